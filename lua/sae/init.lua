@@ -1,0 +1,67 @@
+-- sae: the module experiments use (`local sae = require "sae"`).
+--
+-- The C core ("sae.core": matrices, models, optimisers, plots) plus the pure-Lua
+-- helpers: the trainer (sae.train), the literate report (sae.report, sae.plot)
+-- and script arguments (sae.arg).
+local core = require "sae.core"
+local report = require "sae.report"
+local trainer = require "sae.trainer"
+
+local sae = {}
+for k, v in pairs(core) do
+  if k ~= "run" then sae[k] = v end
+end
+
+sae.report = report
+sae.plot = report.plot
+sae.train = trainer.train
+sae.data = { onehot = core.onehot }
+sae.gradcheck = core.gradcheck_type
+
+-- What the runtime knows of this run (script, seed, out, versions...); a
+-- script run outside `saelab run` (a test harness) gets an empty record.
+sae.run = core.run or { args = {}, seed = 0 }
+local used = {}
+
+-- sae.arg(name, default): the script argument `name=value` from the command
+-- line, converted to the type of default (number, boolean or string), and
+-- recorded among the run's parameters.
+function sae.arg(name, default)
+  local raw = sae.run.args and sae.run.args[name]
+  used[name] = true
+  local value = default
+  if raw ~= nil then
+    local kind = type(default)
+    if kind == "number" then
+      value = tonumber(raw)
+      if value == nil then
+        error(string.format("script argument %s=%s: a number expected", name, raw), 2)
+      end
+    elseif kind == "boolean" then
+      if raw == "1" or raw == "true" or raw == "yes" then value = true
+      elseif raw == "0" or raw == "false" or raw == "no" then value = false
+      else error(string.format("script argument %s=%s: true or false expected", name, raw), 2) end
+    else
+      value = raw
+    end
+  end
+  report.param(name, value)
+  return value
+end
+
+-- Called by the runtime once the script returned: warn about arguments the
+-- script never read (a typo would otherwise pass silently), write the report.
+function sae.finish()
+  local unused = {}
+  for k in pairs(sae.run.args or {}) do
+    if not used[k] then unused[#unused + 1] = k end
+  end
+  table.sort(unused)
+  if #unused > 0 then
+    io.stderr:write("saelab: warning: script arguments never read: ",
+                    table.concat(unused, ", "), "\n")
+  end
+  report.finish()
+end
+
+return sae

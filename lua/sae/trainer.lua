@@ -1,0 +1,107 @@
+-- sae.trainer: minibatch training driven from Lua over the C optimiser's steps.
+--
+--   local hist = sae.train(net, X, {epochs = 5000, lr = 0.3, momentum = 0,
+--                                   batch = 8, tol = 1e-3})
+--
+-- Options:
+--   epochs    number of passes over X (required)
+--   batch     rows per step (default: all rows, i.e. full-batch)
+--   lr, momentum   SGD step size eta and momentum mu (defaults 0.1, 0)
+--   schedule  learning rate per epoch: a function(epoch, lr0) -> lr, or
+--             {step = N, factor = f} (lr0 * f^floor((epoch-1)/N)), or
+--             {decay = d} (lr0 / (1 + d * (epoch-1)))
+--   shuffle   reshuffle rows every epoch (default: true when batch < rows),
+--             from the run's seeded generator
+--   target, labels   as for net:eval (target defaults to X: an autoencoder)
+--   tol       stop when the epoch's cost <= tol
+--   rtol      stop when the cost changed by less than rtol (relative) over an epoch
+--   every     print a progress line every N epochs (default: about 10 lines; 0: never)
+--   on_epoch  function(epoch, cost, hist) called after each epoch; returning
+--             true stops training
+-- Returns the history {epoch = {...}, cost = {...}, lr = {...}, seconds = s,
+-- stopped = "epochs" | "tol" | "rtol" | "on_epoch"}; cost[e] is the mean over
+-- the epoch's minibatches of the cost before each step.
+local core = require "sae.core"
+
+local M = {}
+
+local function learning_rate(schedule, epoch, lr0)
+  if schedule == nil then return lr0 end
+  if type(schedule) == "function" then return schedule(epoch, lr0) end
+  if schedule.step then
+    return lr0 * (schedule.factor or 0.5) ^ ((epoch - 1) // schedule.step)
+  end
+  if schedule.decay then return lr0 / (1 + schedule.decay * (epoch - 1)) end
+  error("schedule: a function, {step = N, factor = f} or {decay = d} expected", 3)
+end
+
+function M.train(net, X, opts)
+  assert(core.ismatrix(X), "train: X must be a matrix")
+  opts = opts or {}
+  local epochs = assert(opts.epochs, "train: opts.epochs is required")
+  local n = X:rows()
+  local batch = opts.batch or n
+  if batch < 1 or batch > n or batch % 1 ~= 0 then
+    error(string.format("train: batch = %s must be a whole number in [1, %d]", tostring(batch), n), 2)
+  end
+  local lr0 = opts.lr or 0.1
+  local opt = core.sgd(net, { lr = lr0, momentum = opts.momentum or 0 })
+  local shuffle = opts.shuffle
+  if shuffle == nil then shuffle = batch < n end
+  local every = opts.every or math.max(1, epochs // 10)
+
+  -- Shuffled copies are gathered into buffers made once, here.
+  local Xs, Ts = X, opts.target
+  local labels = opts.labels
+  if shuffle then
+    Xs = core.matrix(n, X:cols())
+    if opts.target then Ts = core.matrix(n, opts.target:cols()) end
+  end
+
+  local hist = { epoch = {}, cost = {}, lr = {}, stopped = "epochs" }
+  local t0 = core.clock()
+  local prev
+  for epoch = 1, epochs do
+    local lr = learning_rate(opts.schedule, epoch, lr0)
+    opt:set { lr = lr }
+    local lab = labels
+    if shuffle then
+      local perm = core.randperm(n)
+      core.gather(X, perm, Xs)
+      if opts.target then core.gather(opts.target, perm, Ts) end
+      if labels then
+        lab = {}
+        for i = 1, n do lab[i] = labels[perm[i]] end
+      end
+    end
+    local total = 0
+    for first = 1, n, batch do
+      local last = math.min(first + batch - 1, n)
+      local xb = (first == 1 and last == n) and Xs or Xs:rowrange(first, last)
+      local bopts = {}
+      if Ts then bopts.target = (first == 1 and last == n) and Ts or Ts:rowrange(first, last) end
+      if lab then
+        local lb = {}
+        for i = first, last do lb[#lb + 1] = lab[i] end
+        bopts.labels = lb
+      end
+      total = total + opt:step(xb, bopts) * (last - first + 1)
+    end
+    local cost = total / n
+    hist.epoch[epoch], hist.cost[epoch], hist.lr[epoch] = epoch, cost, lr
+    if every > 0 and (epoch % every == 0 or epoch == 1 or epoch == epochs) and not opts.quiet then
+      print(string.format("epoch %6d  cost %.6g  lr %.3g  %.2fs", epoch, cost, lr, core.clock() - t0))
+    end
+    if opts.tol and cost <= opts.tol then hist.stopped = "tol" end
+    if opts.rtol and prev and math.abs(prev - cost) <= opts.rtol * math.abs(prev) then
+      hist.stopped = "rtol"
+    end
+    if opts.on_epoch and opts.on_epoch(epoch, cost, hist) then hist.stopped = "on_epoch" end
+    prev = cost
+    if hist.stopped ~= "epochs" then break end
+  end
+  hist.seconds = core.clock() - t0
+  return hist
+end
+
+return M

@@ -1,0 +1,136 @@
+/* dense.c -- the fully connected (affine) layer.
+ *
+ * Ng, CS294A Lecture notes "Sparse autoencoder" (2011), section 2:
+ * z^(l+1) = W^(l) a^(l) + b^(l), written here with one example per row.
+ *
+ *   forward                         backward
+ *   y = x W + 1 b                   grad W += x^T dy
+ *                                   grad b += 1^T dy   (column sums of dy)
+ *                                   dx     += dy W^T   (when dx != NULL)
+ *
+ * Shapes (m examples):  x, dx  m x n_in      W  n_in x n_out
+ *                       y, dy  m x n_out     b  1 x n_out   (1: m ones)
+ *
+ * Tied weights (a decoder W2 = W1^T): when nd->trans[0] is 1 the host hands
+ * param[0] and grad[0] stored transposed, Ws = W^T (n_out x n_in), so
+ *   y = x Ws^T + 1 b,   grad Ws += dy^T x,   dx += dy Ws.
+ * Gradients accumulate: the tied encoder adds its own x^T dy to the same block.
+ *
+ * Initialisation: W ~ U(-r, r) with, by default, the rule of UFLDL's
+ * initializeParameters.m, r = sqrt(6 / (n_in + n_out + 1)) (after Glorot &
+ * Bengio, "Understanding the difficulty of training deep feedforward neural
+ * networks", AISTATS 2010, eq. 16); b = 0.  W is flagged DECAY, b is not
+ * (CS294A section 2: weight decay does not apply to the bias terms).
+ *
+ * Hyper-parameters: n_out (FIXED), init_scale (< 0: the rule above; else r),
+ * bias (1: include b, 0: y = x W; FIXED).  No state, no workspace.
+ */
+#include <math.h>
+#include <gsl/gsl_blas.h>
+#include <saelab/plugin.h>
+
+enum { DENSE_N_OUT, DENSE_INIT_SCALE, DENSE_BIAS };
+enum { DENSE_W, DENSE_B }; /* tensor indices */
+
+static const sae_hparam dense_hparams[] = {
+  {"n_out", 5, 1, 1e6, SAE_HP_INT | SAE_HP_FIXED, "output width (hidden units s_{l+1})"},
+  {"init_scale", -1, -1, 1e3, SAE_HP_FIXED,
+   "half-width r of U(-r, r) for W; < 0: r = sqrt(6/(n_in+n_out+1))"},
+  {"bias", 1, 0, 1, SAE_HP_INT | SAE_HP_FIXED, "1: y = x W + b; 0: y = x W"},
+  {NULL, 0, 0, 0, 0, NULL}
+};
+
+static int dense_setup(sae_node *nd) {
+  const double n_out = nd->hp[DENSE_N_OUT], scale = nd->hp[DENSE_INIT_SCALE];
+  if (n_out < 1 || n_out != floor(n_out))
+    return SAE_FAIL(nd, SAE_EHPARAM, "dense: n_out = %g must be a whole number >= 1", n_out);
+  if (nd->n_in < 1)
+    return SAE_FAIL(nd, SAE_ESHAPE, "dense: input width is 0");
+  nd->n_out = (size_t)n_out;
+  nd->n_tensors = nd->hp[DENSE_BIAS] != 0 ? 2 : 1;
+  nd->ws_per_example = 0;
+  nd->tensor[DENSE_W] = (sae_tensor_spec){
+    "W", nd->n_in, nd->n_out, SAE_INIT_UNIFORM,
+    scale < 0 ? sqrt(6.0 / (double)(nd->n_in + nd->n_out + 1)) : scale, SAE_TENSOR_DECAY};
+  nd->tensor[DENSE_B] = (sae_tensor_spec){"b", 1, nd->n_out, SAE_INIT_ZERO, 0.0, 0};
+  return SAE_OK;
+}
+
+static int dense_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *cost) {
+  const size_t m = x->size1;
+  const gsl_matrix *W = &nd->param[DENSE_W];
+  const CBLAS_TRANSPOSE_t tW = nd->trans[DENSE_W] ? CblasTrans : CblasNoTrans;
+  double beta = 0.0;
+  (void)cost;
+  if (y->size1 != m || y->size2 != nd->n_out || x->size2 != nd->n_in)
+    return SAE_FAIL(nd, SAE_ESHAPE, "dense: x is %zu x %zu, y %zu x %zu; expected m x %zu, m x %zu",
+                    m, x->size2, y->size1, y->size2, nd->n_in, nd->n_out);
+  if (nd->n_tensors > DENSE_B) { /* y = 1 b, then y += x W */
+    gsl_vector_const_view b = gsl_matrix_const_row(&nd->param[DENSE_B], 0);
+    for (size_t i = 0; i < m; i++) {
+      gsl_vector_view yi = gsl_matrix_row(y, i);
+      gsl_vector_memcpy(&yi.vector, &b.vector);
+    }
+    beta = 1.0;
+  }
+  int rc = gsl_blas_dgemm(CblasNoTrans, tW, 1.0, x, W, beta, y);
+  return rc ? SAE_FAIL(nd, rc, "dense: x W: shapes do not fit") : SAE_OK;
+}
+
+static int dense_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
+                          const gsl_matrix *dy, gsl_matrix *dx) {
+  const size_t m = x->size1;
+  const gsl_matrix *W = &nd->param[DENSE_W];
+  gsl_matrix *gW = &nd->grad[DENSE_W];
+  int rc;
+  (void)y;
+  if (dy->size1 != m || dy->size2 != nd->n_out)
+    return SAE_FAIL(nd, SAE_ESHAPE, "dense: dy is %zu x %zu, expected %zu x %zu",
+                    dy->size1, dy->size2, m, nd->n_out);
+  if (nd->trans[DENSE_W]) /* grad Ws += dy^T x  (n_out x n_in) */
+    rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, dy, x, 1.0, gW);
+  else                    /* grad W  += x^T dy  (n_in x n_out) */
+    rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, x, dy, 1.0, gW);
+  if (rc) return SAE_FAIL(nd, rc, "dense: grad W: shapes do not fit");
+  if (nd->n_tensors > DENSE_B) { /* grad b += column sums of dy */
+    gsl_vector_view gb = gsl_matrix_row(&nd->grad[DENSE_B], 0);
+    for (size_t i = 0; i < m; i++) {
+      gsl_vector_const_view dyi = gsl_matrix_const_row(dy, i);
+      gsl_blas_daxpy(1.0, &dyi.vector, &gb.vector);
+    }
+  }
+  if (dx) { /* dx += dy W^T, or dy Ws when tied */
+    rc = gsl_blas_dgemm(CblasNoTrans, nd->trans[DENSE_W] ? CblasNoTrans : CblasTrans,
+                        1.0, dy, W, 1.0, dx);
+    if (rc) return SAE_FAIL(nd, rc, "dense: dx: shapes do not fit");
+  }
+  return SAE_OK;
+}
+
+static const sae_type dense_type = {
+  .name = "dense",
+  .kind = SAE_KIND_LAYER,
+  .summary = "affine layer y = x W + b",
+  .citation = "Ng, CS294A Sparse autoencoder notes (2011), section 2; "
+              "init: Glorot & Bengio, AISTATS 2010, eq. 16",
+  .hparams = dense_hparams,
+  .flags = 0,
+  .setup = dense_setup,
+  .forward = dense_forward,
+  .backward = dense_backward,
+};
+
+static const sae_type *const dense_types[] = {&dense_type, NULL};
+
+static const sae_plugin dense_plugin = {
+  SAE_PLUGIN_HEADER,
+  .name = "dense",
+  .version = "1.0",
+  .summary = "fully connected layer",
+  .types = dense_types,
+};
+
+const sae_plugin *saelab_plugin(uint32_t host_abi);
+const sae_plugin *saelab_plugin(uint32_t host_abi) {
+  return host_abi == SAE_PLUGIN_ABI ? &dense_plugin : NULL;
+}

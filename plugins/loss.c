@@ -1,0 +1,202 @@
+/* loss.c -- reconstruction losses: squared error and binary cross-entropy.
+ *
+ * A loss node takes the model's output x (its reconstruction x_hat) and the
+ * batch's target t (x itself for an autoencoder), passes x through and adds
+ * the loss to the cost.  Shapes: x, y, dy, dx and t are all m x n (m examples,
+ * one per row; n = n_in = n_out).
+ *
+ * squared_error -- Ng, CS294A Lecture notes "Sparse autoencoder" (2011),
+ * section 2, J(W,b) = 1/m sum_i 1/2 ||h_{W,b}(x^(i)) - y^(i)||^2:
+ *
+ *   forward                              backward
+ *   y    = x                             dx += dy + (x - t) / m
+ *   cost += 1/(2m) sum_ij (x_ij - t_ij)^2
+ *
+ * With mean = 0 the 1/m is dropped: the error is summed over the examples, as
+ * in the PDP simulators of Rumelhart, Hinton & Williams (1986), so learning
+ * rates from that literature keep their meaning.
+ *
+ * cross_entropy -- binary cross-entropy of sigmoid outputs x in (0,1) against
+ * targets t in [0,1] (Bishop, Pattern Recognition and Machine Learning, 2006,
+ * section 5.2, eq. 5.21).  eps clamps x into [eps, 1-eps] before the log so a
+ * saturated unit gives a finite cost; where the clamp is active the cost does
+ * not depend on x, so the gradient there is 0 (the gradient check agrees).
+ *
+ *   forward                              backward
+ *   p    = clamp(x, eps, 1 - eps)        dx += dy + (p - t) / (m p (1 - p))
+ *   y    = x                                         (0 where the clamp is active)
+ *   cost += -1/m sum_ij [t log p + (1-t) log(1-p)]
+ *
+ * Terms with weight 0 (t = 0 or t = 1) are skipped, so eps = 0 with binary
+ * targets still gives 0 log 0 = 0.  Hyper-parameters: mean (squared_error), eps (cross_entropy).
+ * No tensors, no state, no workspace.
+ */
+#include <math.h>
+#include <gsl/gsl_matrix.h>
+#include <saelab/plugin.h>
+
+enum { SE_MEAN };  /* squared_error's hyper-parameters */
+enum { CE_EPS }; /* cross_entropy's hyper-parameters */
+
+static const sae_hparam se_hparams[] = {
+  {"mean", 1, 0, 1, SAE_HP_INT,
+   "1: average over the batch (the 1/m above); 0: sum over examples, as the PDP simulators did"},
+  {NULL, 0, 0, 0, 0, NULL}
+};
+
+static const sae_hparam ce_hparams[] = {
+  {"eps", 1e-12, 0.0, 1e-3, 0, "clamp x into [eps, 1-eps] before the log (finite cost)"},
+  {NULL, 0, 0, 0, 0, NULL}
+};
+
+static int loss_setup(sae_node *nd) {
+  nd->n_out = nd->n_in;
+  nd->n_tensors = 0;
+  nd->ws_per_example = 0;
+  return SAE_OK;
+}
+
+/* The target of the batch in flight, checked against x (m x n_in). */
+static int loss_target(sae_node *nd, const gsl_matrix *x, const gsl_matrix **t) {
+  const char *name = nd->type ? nd->type->name : "loss";
+  const size_t m = x->size1;
+  if (x->size2 != nd->n_in)
+    return SAE_FAIL(nd, SAE_ESHAPE, "%s: x is %zu x %zu, expected %zu x %zu", name, m, x->size2,
+                    m, nd->n_in);
+  if (!nd->batch || !nd->batch->target)
+    return SAE_FAIL(nd, SAE_ESHAPE, "%s: no target in the batch (expected %zu x %zu)", name, m,
+                    nd->n_in);
+  *t = nd->batch->target;
+  if ((*t)->size1 != m || (*t)->size2 != nd->n_in)
+    return SAE_FAIL(nd, SAE_ESHAPE, "%s: target is %zu x %zu, expected %zu x %zu", name,
+                    (*t)->size1, (*t)->size2, m, nd->n_in);
+  return SAE_OK;
+}
+
+/* y, dy and dx have x's shape. */
+static int loss_same(sae_node *nd, const gsl_matrix *x, const gsl_matrix *a, const char *a_name) {
+  if (a->size1 != x->size1 || a->size2 != x->size2)
+    return SAE_FAIL(nd, SAE_ESHAPE, "%s: x is %zu x %zu but %s is %zu x %zu",
+                    nd->type ? nd->type->name : "loss", x->size1, x->size2, a_name, a->size1,
+                    a->size2);
+  return SAE_OK;
+}
+
+/* ---- squared_error ---------------------------------------------------------- */
+
+static int se_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *cost) {
+  const size_t m = x->size1, n = x->size2;
+  const gsl_matrix *t;
+  int rc = loss_target(nd, x, &t);
+  if (rc || (rc = loss_same(nd, x, y, "y"))) return rc;
+  gsl_matrix_memcpy(y, x);
+  double sum = 0.0;
+  for (size_t i = 0; i < m; i++) {
+    const double *xi = x->data + i * x->tda, *ti = t->data + i * t->tda;
+    for (size_t j = 0; j < n; j++) sum += (xi[j] - ti[j]) * (xi[j] - ti[j]);
+  }
+  const double scale = nd->hp[SE_MEAN] != 0 ? (double)m : 1.0;
+  *cost += sum / (2.0 * scale);
+  return SAE_OK;
+}
+
+static int se_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
+                       const gsl_matrix *dy, gsl_matrix *dx) {
+  const size_t m = x->size1, n = x->size2;
+  const gsl_matrix *t;
+  (void)y;
+  if (!dx) return SAE_OK;
+  int rc = loss_target(nd, x, &t);
+  if (rc || (rc = loss_same(nd, x, dy, "dy")) || (rc = loss_same(nd, x, dx, "dx"))) return rc;
+  const double scale = nd->hp[SE_MEAN] != 0 ? (double)m : 1.0;
+  for (size_t i = 0; i < m; i++) {
+    const double *xi = x->data + i * x->tda, *ti = t->data + i * t->tda;
+    const double *dyi = dy->data + i * dy->tda;
+    double *dxi = dx->data + i * dx->tda;
+    for (size_t j = 0; j < n; j++) dxi[j] += dyi[j] + (xi[j] - ti[j]) / scale;
+  }
+  return SAE_OK;
+}
+
+/* ---- cross_entropy ---------------------------------------------------------- */
+
+static int ce_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *cost) {
+  const size_t m = x->size1, n = x->size2;
+  const double eps = nd->hp[CE_EPS];
+  const gsl_matrix *t;
+  int rc = loss_target(nd, x, &t);
+  if (rc || (rc = loss_same(nd, x, y, "y"))) return rc;
+  gsl_matrix_memcpy(y, x);
+  double sum = 0.0;
+  for (size_t i = 0; i < m; i++) {
+    const double *xi = x->data + i * x->tda, *ti = t->data + i * t->tda;
+    for (size_t j = 0; j < n; j++) {
+      const double p = fmin(fmax(xi[j], eps), 1.0 - eps);
+      if (ti[j] != 0.0) sum += ti[j] * log(p);
+      if (ti[j] != 1.0) sum += (1.0 - ti[j]) * log1p(-p);
+    }
+  }
+  *cost += -sum / (double)m;
+  return SAE_OK;
+}
+
+static int ce_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
+                       const gsl_matrix *dy, gsl_matrix *dx) {
+  const size_t m = x->size1, n = x->size2;
+  const double eps = nd->hp[CE_EPS];
+  const gsl_matrix *t;
+  (void)y;
+  if (!dx) return SAE_OK;
+  int rc = loss_target(nd, x, &t);
+  if (rc || (rc = loss_same(nd, x, dy, "dy")) || (rc = loss_same(nd, x, dx, "dx"))) return rc;
+  for (size_t i = 0; i < m; i++) {
+    const double *xi = x->data + i * x->tda, *ti = t->data + i * t->tda;
+    const double *dyi = dy->data + i * dy->tda;
+    double *dxi = dx->data + i * dx->tda;
+    for (size_t j = 0; j < n; j++) {
+      const double p = xi[j];
+      const int clamped = p < eps || p > 1.0 - eps || p <= 0.0 || p >= 1.0;
+      dxi[j] += dyi[j] + (clamped ? 0.0 : (p - ti[j]) / ((double)m * p * (1.0 - p)));
+    }
+  }
+  return SAE_OK;
+}
+
+static const sae_type loss_se = {
+  .name = "squared_error",
+  .kind = SAE_KIND_LOSS,
+  .summary = "y = x; cost += 1/(2m) sum ||x - t||^2",
+  .citation = "Ng, CS294A Sparse autoencoder notes (2011), section 2, J(W,b)",
+  .hparams = se_hparams,
+  .flags = SAE_TYPE_TARGET,
+  .setup = loss_setup,
+  .forward = se_forward,
+  .backward = se_backward,
+};
+
+static const sae_type loss_ce = {
+  .name = "cross_entropy",
+  .kind = SAE_KIND_LOSS,
+  .summary = "y = x; cost += -1/m sum [t log x + (1-t) log(1-x)], x in (0,1)",
+  .citation = "Bishop, Pattern Recognition and Machine Learning (2006), section 5.2, eq. 5.21",
+  .hparams = ce_hparams,
+  .flags = SAE_TYPE_TARGET,
+  .setup = loss_setup,
+  .forward = ce_forward,
+  .backward = ce_backward,
+};
+
+static const sae_type *const loss_types[] = {&loss_se, &loss_ce, NULL};
+
+static const sae_plugin loss_plugin = {
+  SAE_PLUGIN_HEADER,
+  .name = "loss",
+  .version = "1.0",
+  .summary = "reconstruction losses",
+  .types = loss_types,
+};
+
+const sae_plugin *saelab_plugin(uint32_t host_abi);
+const sae_plugin *saelab_plugin(uint32_t host_abi) {
+  return host_abi == SAE_PLUGIN_ABI ? &loss_plugin : NULL;
+}

@@ -1,0 +1,270 @@
+/* lsae.c -- the module "sae.core": assembly, the runtime's shared state
+ * (registry, seeded generator) and small utilities.  lua/sae/init.lua builds
+ * the user-facing `sae` table on top of it. */
+#include <string.h>
+#include <time.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <lualib.h>
+#include "gradcheck.h"
+#include "lsae.h"
+#include "version.h"
+
+static const char KEY_REGISTRY = 'r'; /* addresses used as Lua registry keys */
+static const char KEY_RNG = 'g';
+
+int lsae_fail(lua_State *L, int code, const sae_error *e) {
+  if (e && e->msg[0]) return luaL_error(L, "%s", e->msg);
+  return luaL_error(L, "%s", sae_strerror(code));
+}
+
+/* The generator lives in a userdata so Lua's collector frees it. */
+typedef struct lsae_rng_box {
+  gsl_rng *r;
+} lsae_rng_box;
+
+static int rng_gc(lua_State *L) {
+  lsae_rng_box *box = lua_touserdata(L, 1);
+  gsl_rng_free(box->r);
+  box->r = NULL;
+  return 0;
+}
+
+void lsae_setup(lua_State *L, sae_registry *reg, unsigned long seed) {
+  sae_error_init(); /* GSL must not abort the process on an allocation failure */
+  lua_pushlightuserdata(L, reg);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_REGISTRY);
+  lsae_rng_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+  box->r = NULL;
+  lua_newtable(L);
+  lua_pushcfunction(L, rng_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  box->r = gsl_rng_alloc(gsl_rng_mt19937);
+  if (!box->r) luaL_error(L, "out of memory allocating the generator");
+  gsl_rng_set(box->r, seed);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &KEY_RNG);
+}
+
+sae_registry *lsae_registry(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_REGISTRY);
+  sae_registry *r = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (!r) luaL_error(L, "no plugin registry: the runtime did not load plugins");
+  return r;
+}
+
+gsl_rng *lsae_rng(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &KEY_RNG);
+  lsae_rng_box *box = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (!box || !box->r) luaL_error(L, "no random generator: lsae_setup was not called");
+  return box->r;
+}
+
+/* sae.seed(n): restart the run's generator. */
+static int l_seed(lua_State *L) {
+  lua_Integer s = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, s >= 0, 1, "seed must be >= 0");
+  gsl_rng_set(lsae_rng(L), (unsigned long)s);
+  return 0;
+}
+
+/* sae.clock(): wall-clock seconds (monotonic), for timing. */
+static int l_clock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
+  return 1;
+}
+
+/* sae.versions(): {saelab, gsl, lua, cblas, blas_core, blas_threads}. */
+static int l_versions(lua_State *L) {
+  lua_newtable(L);
+  lua_pushstring(L, sae_version());
+  lua_setfield(L, -2, "saelab");
+  lua_pushstring(L, sae_gsl_version());
+  lua_setfield(L, -2, "gsl");
+  lua_pushstring(L, LUA_RELEASE);
+  lua_setfield(L, -2, "lua");
+  lua_pushstring(L, sae_cblas_library());
+  lua_setfield(L, -2, "cblas");
+  lua_pushstring(L, sae_blas_core());
+  lua_setfield(L, -2, "blas_core");
+  lua_pushinteger(L, sae_blas_threads());
+  lua_setfield(L, -2, "blas_threads");
+  return 1;
+}
+
+static void push_type(lua_State *L, const sae_type *t, const sae_plugin *p, const char *origin) {
+  lua_newtable(L);
+  lua_pushstring(L, t->name);
+  lua_setfield(L, -2, "name");
+  lua_pushstring(L, sae_kind_name(t->kind));
+  lua_setfield(L, -2, "kind");
+  lua_pushstring(L, t->summary ? t->summary : "");
+  lua_setfield(L, -2, "summary");
+  lua_pushstring(L, t->citation ? t->citation : "");
+  lua_setfield(L, -2, "citation");
+  lua_pushstring(L, p->name);
+  lua_setfield(L, -2, "plugin");
+  lua_pushstring(L, p->version ? p->version : "");
+  lua_setfield(L, -2, "version");
+  lua_pushstring(L, origin ? origin : "");
+  lua_setfield(L, -2, "file");
+  lua_newtable(L);
+  size_t n = sae_type_hparam_count(t);
+  for (size_t i = 0; i < n; i++) {
+    const sae_hparam *h = &t->hparams[i];
+    lua_newtable(L);
+    lua_pushstring(L, h->name);
+    lua_setfield(L, -2, "name");
+    lua_pushnumber(L, h->def);
+    lua_setfield(L, -2, "default");
+    lua_pushnumber(L, h->min);
+    lua_setfield(L, -2, "min");
+    lua_pushnumber(L, h->max);
+    lua_setfield(L, -2, "max");
+    lua_pushboolean(L, (h->flags & SAE_HP_INT) != 0);
+    lua_setfield(L, -2, "integer");
+    lua_pushstring(L, h->doc ? h->doc : "");
+    lua_setfield(L, -2, "doc");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "hparams");
+}
+
+/* sae.types(): every registered type, in load order. */
+static int l_types(lua_State *L) {
+  sae_registry *reg = lsae_registry(L);
+  lua_newtable(L);
+  for (size_t i = 0; i < sae_registry_count(reg); i++) {
+    const sae_plugin *p;
+    const char *origin;
+    const sae_type *t = sae_registry_type(reg, i, &p, &origin);
+    push_type(L, t, p, origin);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+int lsae_read_hparams(lua_State *L, int idx, const char *const *skip, lsae_hp *hp) {
+  hp->n = 0;
+  if (lua_isnoneornil(L, idx)) return 0;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      return luaL_error(L, "hyper-parameters: keys must be names, found a %s",
+                        luaL_typename(L, -2));
+    const char *k = lua_tostring(L, -2);
+    int skipped = 0;
+    for (size_t s = 0; skip && skip[s]; s++)
+      if (strcmp(k, skip[s]) == 0) skipped = 1;
+    if (!skipped) {
+      if (hp->n == LSAE_MAX_HP) return luaL_error(L, "hyper-parameters: more than %d", LSAE_MAX_HP);
+      int isnum;
+      double v;
+      if (lua_type(L, -1) == LUA_TBOOLEAN) {
+        v = lua_toboolean(L, -1);
+        isnum = 1;
+      } else {
+        v = lua_tonumberx(L, -1, &isnum);
+      }
+      if (!isnum || lua_type(L, -1) == LUA_TSTRING)
+        return luaL_error(L, "hyper-parameter '%s' must be a number, got %s", k,
+                          luaL_typename(L, -1));
+      hp->name[hp->n] = k; /* the key stays alive in the table */
+      hp->value[hp->n++] = v;
+    }
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+/* sae.gradcheck_type(name [, hparams]) -> {rel_error=, passed=, tol=, n=} */
+static int l_gradcheck_type(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  const sae_type *t = sae_registry_find(lsae_registry(L), name);
+  if (!t) return luaL_error(L, "unknown type '%s' (saelab plugins lists them)", name);
+  lua_settop(L, 2); /* the hyper-parameters (or nil) at 2, scratch above */
+  lsae_hp *hp = lua_newuserdatauv(L, sizeof *hp, 0);
+  lsae_read_hparams(L, 2, NULL, hp);
+  sae_gradcheck_result r;
+  sae_error e = {0, ""};
+  int rc = sae_gradcheck_type(t, hp->n, hp->name, hp->value, lsae_rng(L), &r, &e);
+  if (rc) return lsae_fail(L, rc, &e);
+  lua_newtable(L);
+  lua_pushnumber(L, r.rel_error);
+  lua_setfield(L, -2, "rel_error");
+  lua_pushnumber(L, r.max_abs_err);
+  lua_setfield(L, -2, "max_abs_err");
+  lua_pushnumber(L, r.tol);
+  lua_setfield(L, -2, "tol");
+  lua_pushinteger(L, (lua_Integer)r.n_checked);
+  lua_setfield(L, -2, "n");
+  lua_pushboolean(L, r.passed);
+  lua_setfield(L, -2, "passed");
+  return 1;
+}
+
+/* sae.randperm(n) -> a random permutation of 1..n from the run's generator */
+static int l_randperm(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n >= 1, 1, "n must be >= 1");
+  size_t *p = lua_newuserdatauv(L, (size_t)n * sizeof *p, 0);
+  for (size_t i = 0; i < (size_t)n; i++) p[i] = i + 1;
+  gsl_ran_shuffle(lsae_rng(L), p, (size_t)n, sizeof *p);
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < (size_t)n; i++) {
+    lua_pushinteger(L, (lua_Integer)p[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+/* sae.gather(src, idx, dst): dst row i <- src row idx[i] (dst preallocated,
+ * so a training loop shuffles without allocating). */
+static int l_gather(lua_State *L) {
+  const gsl_matrix *src = lsae_checkmatrix(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  gsl_matrix *dst = lsae_checkmatrix(L, 3);
+  size_t n = (size_t)lua_rawlen(L, 2);
+  if (dst->size1 != n || dst->size2 != src->size2)
+    return luaL_error(L, "gather: destination is %dx%d, expected %dx%d", (int)dst->size1,
+                      (int)dst->size2, (int)n, (int)src->size2);
+  for (size_t i = 0; i < n; i++) {
+    lua_rawgeti(L, 2, (lua_Integer)i + 1);
+    int isint;
+    lua_Integer r = lua_tointegerx(L, -1, &isint);
+    lua_pop(L, 1);
+    if (!isint || r < 1 || (size_t)r > src->size1)
+      return luaL_error(L, "gather: index %d is not a row of a %d-row matrix", (int)i + 1,
+                        (int)src->size1);
+    gsl_vector_const_view from = gsl_matrix_const_row(src, (size_t)r - 1);
+    gsl_matrix_set_row(dst, i, &from.vector);
+  }
+  return 0;
+}
+
+static const luaL_Reg util_funcs[] = {
+  {"randperm", l_randperm},
+  {"gather", l_gather},
+  {"seed", l_seed},
+  {"clock", l_clock},
+  {"versions", l_versions},
+  {"types", l_types},
+  {"gradcheck_type", l_gradcheck_type},
+  {NULL, NULL}};
+
+void lsae_open_util(lua_State *L) { luaL_setfuncs(L, util_funcs, 0); }
+
+int luaopen_sae_core(lua_State *L) {
+  lua_newtable(L);
+  lsae_open_util(L);
+  lsae_open_matrix(L);
+  lsae_open_model(L);
+  lsae_open_plot(L);
+  return 1;
+}

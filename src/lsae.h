@@ -1,0 +1,72 @@
+/* lsae.h -- shared pieces of the Lua bindings (the only files that include lua.h).
+ *
+ * Conventions (as lua.c and liolib.c do it):
+ *  - one named metatable per object type; __gc and __close share one idempotent
+ *    function; the userdata is created EMPTY before anything is allocated, so
+ *    an error midway leaks nothing;
+ *  - never luaL_error while holding memory no userdata owns;
+ *  - C status codes become Lua errors in one place: lsae_fail();
+ *  - indices are 1-based on the Lua side. */
+#ifndef LSAE_H
+#define LSAE_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_rng.h>
+#include "error.h"
+#include "registry.h"
+
+#define LSAE_MATRIX "sae.matrix"
+#define LSAE_MODEL "sae.model"
+#define LSAE_SGD "sae.sgd"
+
+/* Raise a Lua error from a C status: "what: e->msg" (or sae_strerror(code)).
+ * Never returns. */
+int lsae_fail(lua_State *L, int code, const sae_error *e);
+
+/* Matrix userdata (lsae_matrix.c).  A matrix either owns its gsl_matrix or
+ * is a view into another matrix or into a model's parameter block; a view
+ * keeps its parent alive through its user value. */
+typedef struct lsae_matrix {
+  gsl_matrix *a;    /* what Lua sees; NULL once freed */
+  gsl_matrix view;  /* storage for a view's header */
+  int owner;        /* 1: a was allocated here and is freed by __gc */
+} lsae_matrix;
+
+/* Push a new owning rows x cols matrix (zeroed); returns it. */
+gsl_matrix *lsae_newmatrix(lua_State *L, size_t rows, size_t cols);
+/* Push a view of v, keeping the object at stack index parent alive. */
+gsl_matrix *lsae_pushview(lua_State *L, gsl_matrix v, int parent);
+/* Check argument arg is a matrix (not freed). */
+gsl_matrix *lsae_checkmatrix(lua_State *L, int arg);
+gsl_matrix *lsae_testmatrix(lua_State *L, int arg); /* NULL if not a matrix */
+
+/* The runtime's registry and seeded generator, kept in the Lua registry by
+ * lsae.c; the host (main.c or a test) installs them with lsae_setup(). */
+void lsae_setup(lua_State *L, sae_registry *reg, unsigned long seed);
+sae_registry *lsae_registry(lua_State *L);
+gsl_rng *lsae_rng(lua_State *L);
+
+/* Hyper-parameters read from a Lua {name = number} table (booleans count as
+ * 0/1); keys listed in skip (NULL-terminated) are left out.  Put the struct
+ * in a userdata (lua_newuserdatauv) so an error cannot leak it; the names
+ * point into the table, which must stay on the stack. */
+#define LSAE_MAX_HP 64
+typedef struct lsae_hp {
+  size_t n;
+  const char *name[LSAE_MAX_HP];
+  double value[LSAE_MAX_HP];
+} lsae_hp;
+int lsae_read_hparams(lua_State *L, int idx, const char *const *skip, lsae_hp *hp);
+
+/* Each binding file adds its functions to the module table at the top of the stack. */
+void lsae_open_matrix(lua_State *L);
+void lsae_open_model(lua_State *L);
+void lsae_open_plot(lua_State *L);
+void lsae_open_util(lua_State *L);
+
+/* luaopen for package.preload["sae.core"]; lua/sae/init.lua builds `sae` on it. */
+int luaopen_sae_core(lua_State *L);
+
+#endif

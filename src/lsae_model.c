@@ -1,0 +1,478 @@
+/* lsae_model.c -- Lua bindings of models and the SGD optimiser.
+ *
+ *   local net = sae.model(8)                       -- 8 inputs
+ *   net:add("dense", {n_out = 3, name = "enc"})    -- hyper-parameters + name/input/tie/share
+ *   net:add("sigmoid", {name = "code"})
+ *   net:build()                                    -- seeded init from the run's generator
+ *   local cost = net:eval(X)                       -- cost, gradient in net:grad()
+ *   local opt = sae.sgd(net, {lr = 0.3, momentum = 0})
+ *   opt:step(batch)                                -- one minibatch step
+ *
+ * Node arguments are names or 1-based indices.  Targets default to the
+ * input (an autoencoder); labels are 1-based class numbers. */
+#include <string.h>
+#include "gradcheck.h"
+#include "lsae.h"
+#include "model.h"
+#include "optim.h"
+
+typedef struct lsae_model {
+  sae_model *m; /* NULL once freed */
+} lsae_model;
+
+typedef struct lsae_sgd {
+  sae_sgd *s; /* NULL once freed; the model is kept alive by the user value */
+} lsae_sgd;
+
+static lsae_model *check_box(lua_State *L, int arg) {
+  return luaL_checkudata(L, arg, LSAE_MODEL);
+}
+
+static sae_model *check_model(lua_State *L, int arg) {
+  lsae_model *box = check_box(L, arg);
+  if (!box->m) luaL_error(L, "model used after it was closed");
+  return box->m;
+}
+
+static int model_gc(lua_State *L) {
+  lsae_model *box = check_box(L, 1);
+  sae_model_free(box->m);
+  box->m = NULL;
+  return 0;
+}
+
+/* sae.model(n_in) */
+static int l_model(lua_State *L) {
+  lua_Integer n_in = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n_in >= 1, 1, "the number of inputs must be >= 1");
+  lsae_model *box = lua_newuserdatauv(L, sizeof *box, 0);
+  box->m = NULL;
+  luaL_setmetatable(L, LSAE_MODEL);
+  if (!(box->m = sae_model_alloc((size_t)n_in))) return luaL_error(L, "out of memory");
+  return 1;
+}
+
+/* A node argument: a name or a 1-based index; returns the 0-based index. */
+static size_t check_node(lua_State *L, sae_model *m, int arg) {
+  if (lua_type(L, arg) == LUA_TNUMBER) {
+    lua_Integer i = luaL_checkinteger(L, arg);
+    if (i < 1 || (size_t)i > sae_model_nodes(m))
+      luaL_error(L, "no node %d (the model has %d)", (int)i, (int)sae_model_nodes(m));
+    return (size_t)i - 1;
+  }
+  const char *name = luaL_checkstring(L, arg);
+  int i = sae_model_find(m, name);
+  if (i < 0) luaL_error(L, "no node named \"%s\"", name);
+  return (size_t)i;
+}
+
+static const char *opt_string(lua_State *L, int idx, const char *key) {
+  if (lua_isnoneornil(L, idx)) return NULL;
+  lua_getfield(L, idx, key);
+  const char *s = NULL;
+  if (!lua_isnil(L, -1)) {
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "%s must be a node name (a string), got %s", key, luaL_typename(L, -1));
+    s = lua_tostring(L, -1); /* stays alive: the table holds it */
+  }
+  lua_pop(L, 1);
+  return s;
+}
+
+/* net:add(type [, {hyper-parameters..., name=, input=, tie=, share=}]) -> net */
+static int l_add(lua_State *L) {
+  sae_model *m = check_model(L, 1);
+  const char *tname = luaL_checkstring(L, 2);
+  lua_settop(L, 3); /* the options (or nil) at 3, scratch above */
+  const sae_type *t = sae_registry_find(lsae_registry(L), tname);
+  if (!t) return luaL_error(L, "unknown type '%s' (saelab plugins lists the types)", tname);
+  static const char *const special[] = {"name", "input", "tie", "share", NULL};
+  lsae_hp *hp = lua_newuserdatauv(L, sizeof *hp, 0);
+  lsae_read_hparams(L, 3, special, hp);
+  const char *name = opt_string(L, 3, "name"), *input = opt_string(L, 3, "input");
+  const char *tie = opt_string(L, 3, "tie"), *share = opt_string(L, 3, "share");
+  sae_error e = {0, ""};
+  int rc = sae_model_add(m, t, name, input, tie, share, hp->n, hp->name, hp->value, &e);
+  if (rc) return lsae_fail(L, rc, &e);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* net:build() -> net */
+static int l_build(lua_State *L) {
+  sae_model *m = check_model(L, 1);
+  sae_error e = {0, ""};
+  int rc = sae_model_build(m, lsae_rng(L), &e);
+  if (rc) return lsae_fail(L, rc, &e);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static sae_model *check_built(lua_State *L, int arg) {
+  sae_model *m = check_model(L, arg);
+  if (!sae_model_theta(m)) luaL_error(L, "the model is not built: call net:build() first");
+  return m;
+}
+
+static int l_nparams(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)sae_model_theta(check_built(L, 1))->size);
+  return 1;
+}
+
+static int push_vector_view(lua_State *L, gsl_vector *v) {
+  if (v->size == 0) return luaL_error(L, "the model has no parameters");
+  lsae_pushview(L, gsl_matrix_view_vector(v, v->size, 1).matrix, 1);
+  return 1;
+}
+
+/* net:theta() / net:grad(): live n x 1 views of the parameter block. */
+static int l_theta(lua_State *L) { return push_vector_view(L, sae_model_theta(check_built(L, 1))); }
+static int l_grad(lua_State *L) { return push_vector_view(L, sae_model_grad(check_built(L, 1))); }
+
+/* net:param(node, tensor) -> live view of one tensor */
+static int l_param(lua_State *L) {
+  sae_model *m = check_built(L, 1);
+  size_t i = check_node(L, m, 2);
+  const char *tname = luaL_checkstring(L, 3);
+  gsl_matrix *view;
+  sae_error e = {0, ""};
+  int rc = sae_model_tensor(m, i, tname, &view, &e);
+  if (rc) return lsae_fail(L, rc, &e);
+  lsae_pushview(L, *view, 1);
+  return 1;
+}
+
+/* The batch from (X [, {target=, labels=, mode=}]).  Labels are copied into
+ * a userdata left on the stack. */
+static void read_batch(lua_State *L, int xarg, int optarg, sae_batch *b) {
+  const gsl_matrix *x = lsae_checkmatrix(L, xarg);
+  b->m = x->size1;
+  b->x = x;
+  b->target = x;
+  b->labels = NULL;
+  b->mode = SAE_MODE_TRAIN;
+  if (lua_isnoneornil(L, optarg)) return;
+  luaL_checktype(L, optarg, LUA_TTABLE);
+  lua_getfield(L, optarg, "target");
+  if (!lua_isnil(L, -1)) {
+    b->target = lsae_checkmatrix(L, -1);
+    if (b->target->size1 != b->m)
+      luaL_error(L, "target has %d rows, the input %d", (int)b->target->size1, (int)b->m);
+  }
+  lua_pop(L, 1); /* the options table keeps it alive */
+  lua_getfield(L, optarg, "mode");
+  if (!lua_isnil(L, -1)) {
+    const char *mode = luaL_checkstring(L, -1);
+    if (strcmp(mode, "eval") == 0) b->mode = SAE_MODE_EVAL;
+    else if (strcmp(mode, "train") != 0) luaL_error(L, "mode must be \"train\" or \"eval\", got \"%s\"", mode);
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, optarg, "labels");
+  if (!lua_isnil(L, -1)) {
+    luaL_checktype(L, -1, LUA_TTABLE);
+    int tbl = lua_gettop(L);
+    if (lua_rawlen(L, tbl) != b->m)
+      luaL_error(L, "labels has %d entries, the input %d rows", (int)lua_rawlen(L, tbl), (int)b->m);
+    size_t *lab = lua_newuserdatauv(L, b->m * sizeof *lab, 0);
+    for (size_t i = 0; i < b->m; i++) {
+      lua_rawgeti(L, tbl, (lua_Integer)i + 1);
+      int isint;
+      lua_Integer v = lua_tointegerx(L, -1, &isint);
+      if (!isint || v < 1) luaL_error(L, "labels[%d] must be a class number >= 1", (int)i + 1);
+      lab[i] = (size_t)(v - 1);
+      lua_pop(L, 1);
+    }
+    b->labels = lab;
+    lua_replace(L, tbl); /* keep the buffer alive in the labels' slot */
+  } else {
+    lua_pop(L, 1);
+  }
+}
+
+/* net:forward(X [, opts]) -> cost */
+static int l_forward(lua_State *L) {
+  sae_model *m = check_built(L, 1);
+  sae_batch b;
+  read_batch(L, 2, 3, &b);
+  double cost;
+  sae_error e = {0, ""};
+  int rc = sae_model_forward(m, &b, &cost, &e);
+  if (rc) return lsae_fail(L, rc, &e);
+  lua_pushnumber(L, cost);
+  return 1;
+}
+
+/* net:eval(X [, opts]) -> cost (gradient in net:grad()) */
+static int l_eval(lua_State *L) {
+  sae_model *m = check_built(L, 1);
+  sae_batch b;
+  read_batch(L, 2, 3, &b);
+  double cost;
+  sae_error e = {0, ""};
+  int rc = sae_model_eval(m, &b, &cost, &e);
+  if (rc) return lsae_fail(L, rc, &e);
+  lua_pushnumber(L, cost);
+  return 1;
+}
+
+static void push_copy(lua_State *L, const gsl_matrix *a) {
+  gsl_matrix *c = lsae_newmatrix(L, a->size1, a->size2);
+  gsl_matrix_memcpy(c, a);
+}
+
+/* net:output(node) -> copy of the node's output from the last forward */
+static int l_output(lua_State *L) {
+  sae_model *m = check_built(L, 1);
+  size_t i = check_node(L, m, 2);
+  const gsl_matrix *y = sae_model_output(m, i);
+  if (!y) return luaL_error(L, "no output yet: run forward or eval first");
+  if (sae_model_node(m, i)->type->kind == SAE_KIND_REGULARIZER)
+    return luaL_error(L, "node %s is a regularizer: it has no output", sae_model_node_name(m, i));
+  push_copy(L, y);
+  return 1;
+}
+
+static size_t code_node(lua_State *L, sae_model *m, int arg) {
+  if (!lua_isnoneornil(L, arg)) return check_node(L, m, arg);
+  int i = sae_model_find(m, "code");
+  if (i < 0) luaL_error(L, "no node named \"code\": name the code node or pass it");
+  return (size_t)i;
+}
+
+/* net:encode(X [, node = "code"]) -> the code (eval mode) */
+static int l_encode(lua_State *L) {
+  sae_model *m = check_built(L, 1);
+  const gsl_matrix *x = lsae_checkmatrix(L, 2);
+  sae_batch b = {x->size1, x, NULL, NULL, SAE_MODE_EVAL};
+  size_t i = code_node(L, m, 3);
+  const gsl_matrix *z;
+  sae_error e = {0, ""};
+  int rc = sae_model_encode(m, &b, i, &z, &e);
+  if (rc) return lsae_fail(L, rc, &e);
+  push_copy(L, z);
+  return 1;
+}
+
+/* net:decode(Z [, node = "code"]) -> what the layers after node make of Z */
+static int l_decode(lua_State *L) {
+  sae_model *m = check_built(L, 1);
+  const gsl_matrix *z = lsae_checkmatrix(L, 2);
+  size_t i = code_node(L, m, 3);
+  const gsl_matrix *out;
+  sae_error e = {0, ""};
+  int rc = sae_model_decode(m, i, z, &out, &e);
+  if (rc) return lsae_fail(L, rc, &e);
+  push_copy(L, out);
+  return 1;
+}
+
+/* net:set(node, name, value) -> net ; net:get(node, name) -> value */
+static int l_set(lua_State *L) {
+  sae_model *m = check_model(L, 1);
+  size_t i = check_node(L, m, 2);
+  const char *name = luaL_checkstring(L, 3);
+  double v = luaL_checknumber(L, 4);
+  sae_error e = {0, ""};
+  int rc = sae_model_set_hp(m, i, name, v, &e);
+  if (rc) return lsae_fail(L, rc, &e);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int l_get(lua_State *L) {
+  sae_model *m = check_model(L, 1);
+  size_t i = check_node(L, m, 2);
+  const char *name = luaL_checkstring(L, 3);
+  int found;
+  double v = sae_model_get_hp(m, i, name, &found);
+  if (!found)
+    return luaL_error(L, "%s (%s) has no hyper-parameter '%s'", sae_model_node_name(m, i),
+                      sae_model_node(m, i)->type->name, name);
+  lua_pushnumber(L, v);
+  return 1;
+}
+
+/* net:nodes() -> { {name, type, kind, n_in, n_out, input}, ... } */
+static int l_nodes(lua_State *L) {
+  sae_model *m = check_model(L, 1);
+  lua_newtable(L);
+  for (size_t i = 0; i < sae_model_nodes(m); i++) {
+    const sae_node *nd = sae_model_node(m, i);
+    lua_newtable(L);
+    lua_pushstring(L, sae_model_node_name(m, i));
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, nd->type->name);
+    lua_setfield(L, -2, "type");
+    lua_pushstring(L, sae_kind_name(nd->type->kind));
+    lua_setfield(L, -2, "kind");
+    lua_pushinteger(L, (lua_Integer)nd->n_in);
+    lua_setfield(L, -2, "n_in");
+    lua_pushinteger(L, (lua_Integer)nd->n_out);
+    lua_setfield(L, -2, "n_out");
+    int in = sae_model_node_input(m, i);
+    if (in >= 0) lua_pushstring(L, sae_model_node_name(m, (size_t)in));
+    else lua_pushstring(L, in == -1 ? "input" : "");
+    lua_setfield(L, -2, "input");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  return 1;
+}
+
+static void push_result(lua_State *L, const sae_gradcheck_result *r) {
+  lua_newtable(L);
+  lua_pushnumber(L, r->rel_error);
+  lua_setfield(L, -2, "rel_error");
+  lua_pushnumber(L, r->max_abs_err);
+  lua_setfield(L, -2, "max_abs_err");
+  lua_pushnumber(L, r->tol);
+  lua_setfield(L, -2, "tol");
+  lua_pushinteger(L, (lua_Integer)r->n_checked);
+  lua_setfield(L, -2, "n");
+  lua_pushboolean(L, r->passed);
+  lua_setfield(L, -2, "passed");
+}
+
+/* net:gradcheck(X [, opts]) -> {rel_error, max_abs_err, tol, n, passed} */
+static int l_gradcheck(lua_State *L) {
+  sae_model *m = check_built(L, 1);
+  sae_batch b;
+  read_batch(L, 2, 3, &b);
+  sae_gradcheck_result r;
+  sae_error e = {0, ""};
+  int rc = sae_gradcheck_model(m, &b, &r, &e);
+  if (rc) return lsae_fail(L, rc, &e);
+  push_result(L, &r);
+  return 1;
+}
+
+static int l_model_tostring(lua_State *L) {
+  lsae_model *box = check_box(L, 1);
+  if (!box->m) {
+    lua_pushliteral(L, "sae.model (closed)");
+    return 1;
+  }
+  sae_model *m = box->m;
+  luaL_Buffer buf;
+  luaL_buffinit(L, &buf);
+  lua_pushfstring(L, "sae.model: %d inputs", (int)sae_model_n_in(m));
+  luaL_addvalue(&buf);
+  for (size_t i = 0; i < sae_model_nodes(m); i++) {
+    const sae_node *nd = sae_model_node(m, i);
+    lua_pushfstring(L, "\n  %s: %s (%s) %d -> %d", sae_model_node_name(m, i), nd->type->name,
+                    sae_kind_name(nd->type->kind), (int)nd->n_in, (int)nd->n_out);
+    luaL_addvalue(&buf);
+  }
+  if (sae_model_theta(m)) {
+    lua_pushfstring(L, "\n  %d parameters", (int)sae_model_theta(m)->size);
+    luaL_addvalue(&buf);
+  }
+  luaL_pushresult(&buf);
+  return 1;
+}
+
+/* ---- SGD ---------------------------------------------------------------- */
+
+static lsae_sgd *check_sgd_box(lua_State *L, int arg) { return luaL_checkudata(L, arg, LSAE_SGD); }
+
+static sae_sgd *check_sgd(lua_State *L, int arg) {
+  lsae_sgd *box = check_sgd_box(L, arg);
+  if (!box->s) luaL_error(L, "optimiser used after it was closed");
+  return box->s;
+}
+
+static int sgd_gc(lua_State *L) {
+  lsae_sgd *box = check_sgd_box(L, 1);
+  sae_sgd_free(box->s);
+  box->s = NULL;
+  return 0;
+}
+
+static void sgd_configure(lua_State *L, sae_sgd *s, int opt) {
+  double eta = sae_sgd_eta(s), mu = sae_sgd_mu(s);
+  if (!lua_isnoneornil(L, opt)) {
+    luaL_checktype(L, opt, LUA_TTABLE);
+    lua_getfield(L, opt, "lr");
+    if (!lua_isnil(L, -1)) eta = luaL_checknumber(L, -1);
+    lua_getfield(L, opt, "momentum");
+    if (!lua_isnil(L, -1)) mu = luaL_checknumber(L, -1);
+    lua_pop(L, 2);
+  }
+  sae_error e = {0, ""};
+  int rc = sae_sgd_set(s, eta, mu, &e);
+  if (rc) lsae_fail(L, rc, &e);
+}
+
+/* sae.sgd(net, {lr = 0.1, momentum = 0}) */
+static int l_sgd(lua_State *L) {
+  sae_model *m = check_built(L, 1);
+  lsae_sgd *box = lua_newuserdatauv(L, sizeof *box, 1);
+  box->s = NULL;
+  luaL_setmetatable(L, LSAE_SGD);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1); /* the model lives as long as its optimiser */
+  if (!(box->s = sae_sgd_alloc(m))) return luaL_error(L, "out of memory");
+  sgd_configure(L, box->s, 2);
+  return 1;
+}
+
+/* opt:set{lr=, momentum=} -> opt */
+static int l_sgd_set(lua_State *L) {
+  sgd_configure(L, check_sgd(L, 1), 2);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int l_sgd_lr(lua_State *L) {
+  lua_pushnumber(L, sae_sgd_eta(check_sgd(L, 1)));
+  return 1;
+}
+
+/* opt:step(X [, {target=, labels=}]) -> cost before the step */
+static int l_sgd_step(lua_State *L) {
+  sae_sgd *s = check_sgd(L, 1);
+  sae_batch b;
+  read_batch(L, 2, 3, &b);
+  double cost;
+  sae_error e = {0, ""};
+  int rc = sae_sgd_step(s, &b, &cost, &e);
+  if (rc) return lsae_fail(L, rc, &e);
+  lua_pushnumber(L, cost);
+  return 1;
+}
+
+static const luaL_Reg model_methods[] = {
+  {"add", l_add},           {"build", l_build},   {"nparams", l_nparams},
+  {"theta", l_theta},       {"grad", l_grad},     {"param", l_param},
+  {"forward", l_forward},   {"eval", l_eval},     {"output", l_output},
+  {"encode", l_encode},     {"decode", l_decode}, {"set", l_set},
+  {"get", l_get},           {"nodes", l_nodes},   {"gradcheck", l_gradcheck},
+  {NULL, NULL}};
+
+static const luaL_Reg sgd_methods[] = {
+  {"step", l_sgd_step}, {"set", l_sgd_set}, {"lr", l_sgd_lr}, {NULL, NULL}};
+
+static void new_metatable(lua_State *L, const char *name, const luaL_Reg *methods,
+                          lua_CFunction gc, lua_CFunction tostring) {
+  luaL_newmetatable(L, name);
+  lua_newtable(L);
+  luaL_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, gc);
+  lua_setfield(L, -2, "__close");
+  if (tostring) {
+    lua_pushcfunction(L, tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 1);
+}
+
+void lsae_open_model(lua_State *L) {
+  new_metatable(L, LSAE_MODEL, model_methods, model_gc, l_model_tostring);
+  new_metatable(L, LSAE_SGD, sgd_methods, sgd_gc, NULL);
+  lua_pushcfunction(L, l_model);
+  lua_setfield(L, -2, "model");
+  lua_pushcfunction(L, l_sgd);
+  lua_setfield(L, -2, "sgd");
+}

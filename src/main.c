@@ -1,0 +1,452 @@
+/* main.c -- the saelab command line (only this file exits, like lua.c).
+ *
+ *   saelab run SCRIPT.lua [--out DIR] [--seed N] [-v] [name=value ...]
+ *   saelab plugins
+ *   saelab gradcheck TYPE [--seed N] [name=value ...] | saelab gradcheck --all
+ *   saelab version
+ *   saelab --help
+ *
+ * A run writes into DIR.tmp.PID and renames it to DIR (default
+ * results/<script name>/) only when the script and its report succeeded, so a
+ * failed run leaves no report that looks complete. */
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <gsl/gsl_rng.h>
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include "config.h"
+#include "gradcheck.h"
+#include "lsae.h"
+#include "registry.h"
+#include "version.h"
+
+#ifndef SAE_PLUGIN_DIR
+#define SAE_PLUGIN_DIR "/usr/local/lib/saelab"
+#endif
+#ifndef SAE_LUA_DIR
+#define SAE_LUA_DIR "/usr/local/share/saelab/lua"
+#endif
+
+#define DEFAULT_SEED 1
+
+static const char *progname = "saelab";
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: saelab COMMAND ...\n"
+          "  saelab run SCRIPT.lua [--out DIR] [--seed N] [-v] [name=value ...]\n"
+          "      run an experiment; name=value pairs reach the script (sae.arg);\n"
+          "      the report goes to DIR (default results/<script name>/)\n"
+          "  saelab plugins              list every plugin type and its hyper-parameters\n"
+          "  saelab gradcheck TYPE [--seed N] [name=value ...]\n"
+          "  saelab gradcheck --all      check every type's gradient numerically\n"
+          "  saelab version              versions, and the library serving cblas_dgemm\n"
+          "  saelab --help\n"
+          "environment: SAELAB_PLUGIN_PATH (plugin directories, ':'-separated, searched\n"
+          "before %s), SAELAB_LUA_PATH (Lua helpers, default %s)\n",
+          SAE_PLUGIN_DIR, SAE_LUA_DIR);
+}
+
+__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: ", progname);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return EXIT_FAILURE;
+}
+
+static sae_registry *load_plugins(void) {
+  sae_registry *reg = sae_registry_alloc();
+  if (!reg) return NULL;
+  sae_registry_load_default(reg);
+  for (size_t i = 0; i < sae_registry_warnings(reg); i++)
+    fprintf(stderr, "%s: warning: %s\n", progname, sae_registry_warning(reg, i));
+  return reg;
+}
+
+static int parse_seed(const char *s, unsigned long *seed) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s || *end || s[0] == '-' || v > 0xffffffffULL) return -1;
+  *seed = (unsigned long)v;
+  return 0;
+}
+
+/* name=value with name a Lua identifier. */
+static int is_assignment(const char *s) {
+  const char *eq = strchr(s, '=');
+  if (!eq || eq == s) return 0;
+  for (const char *p = s; p < eq; p++)
+    if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (p > s && *p >= '0' && *p <= '9')))
+      return 0;
+  return 1;
+}
+
+/* ---- plugins, version, gradcheck ------------------------------------------ */
+
+static int cmd_plugins(void) {
+  sae_registry *reg = load_plugins();
+  if (!reg) return fail("out of memory");
+  size_t n = sae_registry_count(reg);
+  if (n == 0)
+    fprintf(stderr, "%s: no plugins found (searched $SAELAB_PLUGIN_PATH and %s)\n", progname,
+            SAE_PLUGIN_DIR);
+  for (size_t i = 0; i < n; i++) {
+    const sae_plugin *p;
+    const char *origin;
+    const sae_type *t = sae_registry_type(reg, i, &p, &origin);
+    printf("%s  (%s; plugin %s %s, %s)\n", t->name, sae_kind_name(t->kind), p->name,
+           p->version ? p->version : "", origin);
+    if (t->summary && t->summary[0]) printf("    %s\n", t->summary);
+    if (t->citation && t->citation[0]) printf("    cite: %s\n", t->citation);
+    for (size_t j = 0; j < sae_type_hparam_count(t); j++) {
+      const sae_hparam *h = &t->hparams[j];
+      printf("    %-12s default %-8g range [%g, %g]%s  %s\n", h->name, h->def, h->min, h->max,
+             (h->flags & SAE_HP_INT) ? " integer" : "", h->doc ? h->doc : "");
+    }
+  }
+  sae_registry_free(reg);
+  return EXIT_SUCCESS;
+}
+
+static int cmd_version(void) {
+  printf("saelab %s\n", sae_version());
+  printf("GSL %s\n", sae_gsl_version());
+  printf("%s\n", LUA_RELEASE);
+  const char *core = sae_blas_core();
+  printf("cblas_dgemm from %s%s%s%s\n", sae_cblas_library(), core[0] ? " (OpenBLAS core " : "",
+         core, core[0] ? ")" : "");
+  printf("plugins: $SAELAB_PLUGIN_PATH, then %s\n", SAE_PLUGIN_DIR);
+  return EXIT_SUCCESS;
+}
+
+static int check_one(const sae_type *t, size_t n_hp, const char *const *names,
+                     const double *values, unsigned long seed) {
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  if (!rng) return fail("out of memory");
+  gsl_rng_set(rng, seed);
+  sae_gradcheck_result r;
+  sae_error e = {0, ""};
+  int rc = sae_gradcheck_type(t, n_hp, names, values, rng, &r, &e);
+  gsl_rng_free(rng);
+  if (rc) return fail("gradcheck %s: %s", t->name, e.msg);
+  printf("%-16s relative error %.3g (tolerance %.0e) over %zu entries: %s\n", t->name, r.rel_error,
+         r.tol, r.n_checked, r.passed ? "ok" : "FAILED");
+  return r.passed ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+static int cmd_gradcheck(int argc, char **argv) {
+  const char *tname = NULL;
+  int all = 0;
+  unsigned long seed = DEFAULT_SEED;
+  const char *names[LSAE_MAX_HP];
+  double values[LSAE_MAX_HP];
+  size_t n_hp = 0;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--all") == 0) {
+      all = 1;
+    } else if (strcmp(argv[i], "--seed") == 0) {
+      if (i + 1 >= argc || parse_seed(argv[++i], &seed))
+        return fail("gradcheck: --seed needs a whole number in [0, 2^32)");
+    } else if (is_assignment(argv[i])) {
+      char *eq = strchr(argv[i], '='), *end;
+      if (n_hp == LSAE_MAX_HP) return fail("gradcheck: too many hyper-parameters");
+      *eq = '\0';
+      values[n_hp] = strtod(eq + 1, &end);
+      if (end == eq + 1 || *end)
+        return fail("gradcheck: %s must be a number, got '%s'", argv[i], eq + 1);
+      names[n_hp++] = argv[i];
+    } else if (!tname && argv[i][0] != '-') {
+      tname = argv[i];
+    } else {
+      return fail("gradcheck: unexpected argument '%s'", argv[i]);
+    }
+  }
+  if (!tname && !all) return fail("gradcheck: name a type (saelab plugins lists them) or --all");
+  sae_registry *reg = load_plugins();
+  if (!reg) return fail("out of memory");
+  int status = EXIT_SUCCESS;
+  if (all) {
+    if (sae_registry_count(reg) == 0) status = fail("gradcheck: no plugins found");
+    for (size_t i = 0; i < sae_registry_count(reg); i++)
+      if (check_one(sae_registry_type(reg, i, NULL, NULL), n_hp, names, values, seed))
+        status = EXIT_FAILURE;
+  } else {
+    const sae_type *t = sae_registry_find(reg, tname);
+    status = t ? check_one(t, n_hp, names, values, seed)
+               : fail("gradcheck: unknown type '%s' (saelab plugins lists them)", tname);
+  }
+  sae_registry_free(reg);
+  return status;
+}
+
+/* ---- run ------------------------------------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+static void rm_tree(const char *path) { nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* mkdir -p of the directory part of path. */
+static int mkdir_parents(const char *path) {
+  char buf[PATH_MAX];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -1;
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(buf, 0755) && errno != EEXIST) return -1;
+    *p = '/';
+  }
+  return 0;
+}
+
+/* Message handler: give errors raised in C (which carry no position) the
+ * script's file:line, and a traceback with -v. */
+static int msghandler(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "Sl", &ar);
+    if (ar.currentline > 0) {
+      size_t n = strlen(ar.short_src);
+      if (strncmp(msg, ar.short_src, n) != 0 || msg[n] != ':')
+        msg = lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
+      break;
+    }
+  }
+  lua_pushboolean(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, (void *)msghandler); /* mark: an error was handled */
+  lua_getfield(L, LUA_REGISTRYINDEX, "saelab.verbose");
+  int verbose = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (verbose) luaL_traceback(L, L, msg, 1);
+  else lua_pushstring(L, msg);
+  return 1;
+}
+
+static int docall(lua_State *L, int narg, int nres) {
+  int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  int status = lua_pcall(L, narg, nres, base);
+  lua_remove(L, base);
+  return status;
+}
+
+typedef struct run_opts {
+  const char *script, *out;
+  unsigned long seed;
+  int verbose;
+  int n_args;
+  char **args; /* name=value */
+} run_opts;
+
+static void set_package_path(lua_State *L) {
+  const char *dir = getenv("SAELAB_LUA_PATH");
+  if (!dir || !dir[0]) dir = SAE_LUA_DIR;
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "path");
+  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
+  lua_setfield(L, -3, "path");
+  lua_pop(L, 1);
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, luaopen_sae_core);
+  lua_setfield(L, -2, "sae.core");
+  lua_pop(L, 2);
+}
+
+/* core.run = {script, out, seed, args, version, cblas, ...}: what the report
+ * layer records. */
+static int push_run_info(lua_State *L) {
+  const run_opts *o = lua_touserdata(L, 1);
+  const char *tmp = lua_tostring(L, 2);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "sae.core");
+  lua_call(L, 1, 1);
+  lua_newtable(L);
+  lua_pushstring(L, o->script);
+  lua_setfield(L, -2, "script");
+  lua_pushstring(L, tmp);
+  lua_setfield(L, -2, "out");
+  lua_pushstring(L, o->out);
+  lua_setfield(L, -2, "final_out");
+  lua_pushinteger(L, (lua_Integer)o->seed);
+  lua_setfield(L, -2, "seed");
+  lua_newtable(L);
+  for (int i = 0; i < o->n_args; i++) {
+    const char *eq = strchr(o->args[i], '=');
+    lua_pushlstring(L, o->args[i], (size_t)(eq - o->args[i]));
+    lua_pushstring(L, eq + 1);
+    lua_settable(L, -3);
+  }
+  lua_setfield(L, -2, "args");
+  lua_pushstring(L, sae_version());
+  lua_setfield(L, -2, "version");
+  lua_pushstring(L, sae_gsl_version());
+  lua_setfield(L, -2, "gsl");
+  lua_pushstring(L, LUA_RELEASE);
+  lua_setfield(L, -2, "lua");
+  lua_pushstring(L, sae_cblas_library());
+  lua_setfield(L, -2, "cblas");
+  lua_pushstring(L, sae_blas_core());
+  lua_setfield(L, -2, "blas_core");
+  lua_pushinteger(L, (lua_Integer)time(NULL));
+  lua_setfield(L, -2, "started");
+  lua_setfield(L, -2, "run");
+  return 0;
+}
+
+/* Everything that runs Lua, under one state; returns 0 or prints one line. */
+static int run_script(const run_opts *o, const char *tmp, sae_registry *reg) {
+  lua_State *L = luaL_newstate();
+  if (!L) return fail("cannot create a Lua state: out of memory");
+  luaL_openlibs(L);
+  lua_pushboolean(L, o->verbose);
+  lua_setfield(L, LUA_REGISTRYINDEX, "saelab.verbose");
+  set_package_path(L);
+  int status = LUA_OK;
+  lua_pushcfunction(L, push_run_info);
+  lua_pushlightuserdata(L, (void *)o);
+  lua_pushstring(L, tmp);
+  /* lsae_setup may raise (out of memory): run it protected too */
+  lsae_setup(L, reg, o->seed);
+  status = docall(L, 2, 0);
+  if (status == LUA_OK) {
+    status = luaL_loadfile(L, o->script);
+    if (status == LUA_OK) {
+      lua_pushstring(L, o->script);
+      status = docall(L, 1, 0);
+    }
+  }
+  if (status == LUA_OK) {
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "sae");
+    status = docall(L, 1, 1);
+    if (status == LUA_OK) {
+      lua_getfield(L, -1, "finish");
+      lua_remove(L, -2);
+      status = docall(L, 0, 0);
+    }
+  }
+  int rc = EXIT_SUCCESS;
+  if (status != LUA_OK) {
+    const char *msg = lua_tostring(L, -1);
+    rc = fail("%s", msg ? msg : "(error without a message)");
+  }
+  lua_close(L);
+  return rc;
+}
+
+static int cmd_run(int argc, char **argv) {
+  run_opts o = {NULL, NULL, DEFAULT_SEED, 0, 0, NULL};
+  char **args = calloc((size_t)argc + 1, sizeof *args);
+  if (!args) return fail("out of memory");
+  o.args = args;
+  int rc = EXIT_SUCCESS;
+  for (int i = 0; i < argc && rc == EXIT_SUCCESS; i++) {
+    if (strcmp(argv[i], "--out") == 0) {
+      if (i + 1 >= argc) rc = fail("run: --out needs a directory");
+      else o.out = argv[++i];
+    } else if (strcmp(argv[i], "--seed") == 0) {
+      if (i + 1 >= argc || parse_seed(argv[++i], &o.seed))
+        rc = fail("run: --seed needs a whole number in [0, 2^32)");
+    } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+      o.verbose = 1;
+    } else if (is_assignment(argv[i])) {
+      args[o.n_args++] = argv[i];
+    } else if (!o.script && argv[i][0] != '-') {
+      o.script = argv[i];
+    } else {
+      rc = fail("run: unexpected argument '%s' (script arguments are name=value)", argv[i]);
+    }
+  }
+  if (rc == EXIT_SUCCESS && !o.script) rc = fail("run: name a script: saelab run SCRIPT.lua");
+  FILE *f = rc == EXIT_SUCCESS ? fopen(o.script, "r") : NULL;
+  if (rc == EXIT_SUCCESS && !f) rc = fail("cannot read %s: %s", o.script, strerror(errno));
+  if (f) fclose(f);
+  if (rc != EXIT_SUCCESS) {
+    free(args);
+    return rc;
+  }
+
+  char out[PATH_MAX], tmp[PATH_MAX + 32], old[PATH_MAX + 32];
+  if (o.out) {
+    snprintf(out, sizeof out, "%s", o.out);
+  } else {
+    const char *base = strrchr(o.script, '/');
+    base = base ? base + 1 : o.script;
+    size_t len = strlen(base);
+    if (len > 4 && strcmp(base + len - 4, ".lua") == 0) len -= 4;
+    snprintf(out, sizeof out, "results/%.*s", (int)len, base);
+  }
+  for (size_t n = strlen(out); n > 1 && out[n - 1] == '/'; n--) out[n - 1] = '\0';
+  o.out = out;
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
+  snprintf(old, sizeof old, "%s.old.%ld", out, (long)getpid());
+  if (mkdir_parents(tmp) || mkdir(tmp, 0755)) {
+    rc = fail("cannot create %s: %s", tmp, strerror(errno));
+    free(args);
+    return rc;
+  }
+
+  sae_registry *reg = load_plugins();
+  rc = reg ? run_script(&o, tmp, reg) : fail("out of memory");
+  sae_registry_free(reg); /* after lua_close: models use the plugins' code */
+
+  if (rc == EXIT_SUCCESS) {
+    struct stat st;
+    int had_old = stat(out, &st) == 0;
+    if (had_old && rename(out, old)) {
+      rc = fail("cannot replace %s: %s", out, strerror(errno));
+    } else if (rename(tmp, out)) {
+      rc = fail("cannot rename the run into %s: %s", out, strerror(errno));
+      if (had_old) rename(old, out);
+    } else if (had_old) {
+      rm_tree(old);
+    }
+  }
+  if (rc != EXIT_SUCCESS) rm_tree(tmp);
+  else fprintf(stderr, "%s: report in %s/report.md\n", progname, out);
+  free(args);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  sae_error_init();
+  if (argc < 2) {
+    usage(stderr);
+    return EXIT_FAILURE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return EXIT_SUCCESS;
+  }
+  if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
+  if (strcmp(cmd, "plugins") == 0) return cmd_plugins();
+  if (strcmp(cmd, "gradcheck") == 0) return cmd_gradcheck(argc - 2, argv + 2);
+  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) return cmd_version();
+  fail("unknown command '%s' (saelab --help lists them)%s", cmd, "");
+  return EXIT_FAILURE;
+}

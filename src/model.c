@@ -1,0 +1,617 @@
+/* model.c -- nodes wired in order over one parameter block (see model.h).
+ *
+ * Memory: theta and grad are single gsl_vectors; every node's tensors are
+ * gsl_matrix views into them (a tied or shared tensor is a view into the
+ * owner's range, so its gradient accumulates in one place).  Per-node
+ * outputs y and output-gradients dy are m_max x n_out matrices grown only
+ * when a larger batch arrives; each call works on views of their first m
+ * rows.  Nothing is allocated while a batch of a size already seen runs. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_randist.h>
+#include "model.h"
+#include "registry.h"
+
+#define NO_NODE (-2) /* "input" is -1: the model's own input */
+
+typedef struct node_rec {
+  sae_node nd;   /* what the plugin sees */
+  char *name;
+  int input;     /* index of the node feeding this one, -1: model input */
+  int tie, share;
+  int tie_tensor;                 /* tensor index in the tied node */
+  char *tie_tname;                /* "W" from "enc.W", or NULL */
+  double *hp;                     /* hyper-parameter values, type order */
+  size_t off[SAE_MAX_TENSORS];    /* own tensors: offset in theta */
+  int alias[SAE_MAX_TENSORS];     /* 1: a view into another node's tensor */
+  gsl_matrix *ybuf, *dybuf;       /* m_max x n_out */
+  gsl_matrix y, dy;               /* views of the first m rows */
+} node_rec;
+
+struct sae_model {
+  size_t n_in;
+  size_t n, cap;
+  node_rec *node;
+  int built;
+  gsl_vector *theta, *grad;
+  signed char *dir;
+  size_t m_max;
+  gsl_rng *rng; /* not owned */
+};
+
+static int is_reg(const node_rec *r) { return r->nd.type->kind == SAE_KIND_REGULARIZER; }
+static int is_cost(const node_rec *r) {
+  return r->nd.type->kind == SAE_KIND_LOSS || r->nd.type->kind == SAE_KIND_PENALTY;
+}
+
+sae_model *sae_model_alloc(size_t n_in) {
+  if (n_in == 0) return NULL;
+  sae_model *m = calloc(1, sizeof *m);
+  if (m) m->n_in = n_in;
+  return m;
+}
+
+void sae_model_free(sae_model *m) {
+  if (!m) return;
+  for (size_t i = 0; i < m->n; i++) {
+    node_rec *r = &m->node[i];
+    free(r->name);
+    free(r->tie_tname);
+    free(r->hp);
+    free(r->nd.state);
+    free(r->nd.ws);
+    gsl_matrix_free(r->ybuf);
+    gsl_matrix_free(r->dybuf);
+  }
+  free(m->node);
+  gsl_vector_free(m->theta);
+  gsl_vector_free(m->grad);
+  free(m->dir);
+  free(m);
+}
+
+int sae_model_find(const sae_model *m, const char *name) {
+  for (size_t i = 0; i < m->n; i++)
+    if (strcmp(m->node[i].name, name) == 0) return (int)i;
+  return -1;
+}
+
+/* The node feeding a new one by default: the last non-regularizer, or -1. */
+static int last_flow_node(const sae_model *m) {
+  for (size_t i = m->n; i-- > 0;)
+    if (!is_reg(&m->node[i])) return (int)i;
+  return -1;
+}
+
+static int resolve(const sae_model *m, const char *what, const char *ref, int *idx,
+                   sae_error *e) {
+  if (strcmp(ref, "input") == 0 && strcmp(what, "input") == 0) {
+    *idx = -1;
+    return 0;
+  }
+  int j = sae_model_find(m, ref);
+  if (j < 0)
+    return sae_error_set(e, SAE_ETYPE, "%s = \"%s\": no earlier node has that name", what, ref);
+  if (is_reg(&m->node[j]))
+    return sae_error_set(e, SAE_ETYPE, "%s = \"%s\": a regularizer has no output", what, ref);
+  *idx = j;
+  return 0;
+}
+
+static int check_hp(const sae_type *t, const sae_hparam *h, double v, sae_error *e) {
+  if (!isfinite(v) || v < h->min || v > h->max)
+    return sae_error_set(e, SAE_EHPARAM, "%s: %s = %g is outside [%g, %g] (%s)", t->name,
+                         h->name, v, h->min, h->max, h->doc ? h->doc : "");
+  if ((h->flags & SAE_HP_INT) && v != floor(v))
+    return sae_error_set(e, SAE_EHPARAM, "%s: %s = %g must be a whole number", t->name,
+                         h->name, v);
+  return 0;
+}
+
+static int unknown_hp(const sae_type *t, const char *name, sae_error *e) {
+  char known[256] = "";
+  size_t n = sae_type_hparam_count(t), len = 0;
+  for (size_t i = 0; i < n && len < sizeof known; i++)
+    len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
+                            t->hparams[i].name);
+  return sae_error_set(e, SAE_EHPARAM, "%s: unknown hyper-parameter '%s' (known: %s)", t->name,
+                       name, n ? known : "none");
+}
+
+int sae_model_add(sae_model *m, const sae_type *t, const char *name, const char *input,
+                  const char *tie, const char *share, size_t n_hp,
+                  const char *const *hp_names, const double *hp_values, sae_error *e) {
+  if (m->built) return sae_error_set(e, SAE_ESTATE, "cannot add a node after build()");
+  char auto_name[64];
+  if (!name) {
+    snprintf(auto_name, sizeof auto_name, "%s_%zu", t->name, m->n + 1);
+    name = auto_name;
+  }
+  if (sae_model_find(m, name) >= 0)
+    return sae_error_set(e, SAE_ETYPE, "a node named \"%s\" already exists", name);
+  if (t->kind == SAE_KIND_REGULARIZER && (input || tie || share))
+    return sae_error_set(e, SAE_ETYPE, "%s: a regularizer takes no input, tie or share", t->name);
+
+  int in = last_flow_node(m), ti = -1, sh = -1, rc;
+  if (input && (rc = resolve(m, "input", input, &in, e))) return rc;
+  char *tname = NULL;
+  if (tie) {
+    const char *dot = strchr(tie, '.');
+    char node_part[128];
+    snprintf(node_part, sizeof node_part, "%.*s", dot ? (int)(dot - tie) : (int)strlen(tie), tie);
+    if ((rc = resolve(m, "tie", node_part, &ti, e))) return rc;
+    if (dot && !(tname = strdup(dot + 1)))
+      return sae_error_set(e, SAE_ENOMEM, "out of memory");
+  }
+  if (share && (rc = resolve(m, "share", share, &sh, e))) {
+    free(tname);
+    return rc;
+  }
+
+  size_t nh = sae_type_hparam_count(t);
+  double *hp = malloc((nh ? nh : 1) * sizeof *hp);
+  if (!hp) {
+    free(tname);
+    return sae_error_set(e, SAE_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < nh; i++) hp[i] = t->hparams[i].def;
+  for (size_t k = 0; k < n_hp; k++) {
+    int j = sae_type_hparam_index(t, hp_names[k]);
+    rc = j < 0 ? unknown_hp(t, hp_names[k], e) : check_hp(t, &t->hparams[j], hp_values[k], e);
+    if (rc) {
+      free(hp);
+      free(tname);
+      return rc;
+    }
+    hp[j] = hp_values[k];
+  }
+
+  if (m->n == m->cap) {
+    size_t cap = m->cap ? 2 * m->cap : 8;
+    node_rec *nn = realloc(m->node, cap * sizeof *nn);
+    if (!nn) {
+      free(hp);
+      free(tname);
+      return sae_error_set(e, SAE_ENOMEM, "out of memory");
+    }
+    m->node = nn;
+    m->cap = cap;
+  }
+  node_rec *r = &m->node[m->n];
+  memset(r, 0, sizeof *r);
+  if (!(r->name = strdup(name))) {
+    free(hp);
+    free(tname);
+    return sae_error_set(e, SAE_ENOMEM, "out of memory");
+  }
+  r->nd.type = t;
+  r->nd.hp = r->hp = hp;
+  r->input = t->kind == SAE_KIND_REGULARIZER ? NO_NODE : in;
+  r->tie = ti;
+  r->tie_tname = tname;
+  r->share = sh;
+  m->n++;
+  return 0;
+}
+
+static int find_tensor(const sae_node *nd, const char *name) {
+  for (size_t j = 0; j < nd->n_tensors; j++)
+    if (strcmp(nd->tensor[j].name, name) == 0) return (int)j;
+  return -1;
+}
+
+/* Point tensor j of r at tensor k of owner o (transposed when trans). */
+static void alias_tensor(sae_model *m, node_rec *r, size_t j, const node_rec *o, size_t k,
+                         int trans) {
+  const sae_tensor_spec *s = &o->nd.tensor[k];
+  r->nd.param[j] = gsl_matrix_view_array(m->theta->data + o->off[k], s->rows, s->cols).matrix;
+  r->nd.grad[j] = gsl_matrix_view_array(m->grad->data + o->off[k], s->rows, s->cols).matrix;
+  r->nd.trans[j] = trans;
+  r->alias[j] = 1;
+  r->off[j] = o->off[k];
+}
+
+/* Decide, before allocation, which tensors of r alias another node's. */
+static int plan_aliases(const sae_model *m, node_rec *r, sae_error *e) {
+  if (r->tie >= 0) {
+    const node_rec *o = &m->node[r->tie];
+    int j = 0, k = 0;
+    if (r->tie_tname) {
+      j = find_tensor(&r->nd, r->tie_tname);
+      k = find_tensor(&o->nd, r->tie_tname);
+      if (j < 0 || k < 0)
+        return sae_error_set(e, SAE_ETYPE, "%s: tie = \"%s.%s\": no tensor named %s in both nodes",
+                             r->name, o->name, r->tie_tname, r->tie_tname);
+    } else if (r->nd.n_tensors == 0 || o->nd.n_tensors == 0) {
+      return sae_error_set(e, SAE_ETYPE, "%s: tie = \"%s\": both nodes need learned tensors",
+                           r->name, o->name);
+    }
+    const sae_tensor_spec *a = &r->nd.tensor[j], *b = &o->nd.tensor[k];
+    if (o->alias[k])
+      return sae_error_set(e, SAE_ETYPE, "%s: tie to %s.%s, itself tied: tie to its owner",
+                           r->name, o->name, b->name);
+    if (a->rows != b->cols || a->cols != b->rows)
+      return sae_error_set(e, SAE_ESHAPE,
+                           "%s: tie = \"%s\": %s is %zux%zu, the transpose of %s.%s (%zux%zu) is %zux%zu",
+                           r->name, o->name, a->name, a->rows, a->cols, o->name, b->name,
+                           b->rows, b->cols, b->cols, b->rows);
+    r->alias[j] = 1;
+    r->off[j] = (size_t)k; /* remembered until views are made */
+    r->nd.trans[j] = 1;
+  }
+  if (r->share >= 0) {
+    const node_rec *o = &m->node[r->share];
+    size_t matched = 0;
+    for (size_t j = 0; j < r->nd.n_tensors; j++) {
+      int k = find_tensor(&o->nd, r->nd.tensor[j].name);
+      if (k < 0 || r->alias[j]) continue;
+      const sae_tensor_spec *a = &r->nd.tensor[j], *b = &o->nd.tensor[k];
+      if (a->rows != b->rows || a->cols != b->cols || o->alias[k])
+        return sae_error_set(e, SAE_ESHAPE, "%s: share = \"%s\": %s is %zux%zu there, %zux%zu here",
+                             r->name, o->name, a->name, b->rows, b->cols, a->rows, a->cols);
+      r->alias[j] = 1;
+      r->off[j] = (size_t)k;
+      r->nd.trans[j] = 0;
+      matched++;
+    }
+    if (!matched)
+      return sae_error_set(e, SAE_ETYPE, "%s: share = \"%s\": no tensor names in common",
+                           r->name, o->name);
+  }
+  return 0;
+}
+
+static void init_tensor(gsl_matrix *w, const sae_tensor_spec *s, gsl_rng *rng) {
+  for (size_t i = 0; i < w->size1; i++)
+    for (size_t j = 0; j < w->size2; j++) {
+      double v = 0;
+      switch (s->init) {
+      case SAE_INIT_ZERO: v = 0; break;
+      case SAE_INIT_UNIFORM: v = s->scale * (2 * gsl_rng_uniform(rng) - 1); break;
+      case SAE_INIT_NORMAL: v = gsl_ran_gaussian(rng, s->scale); break;
+      case SAE_INIT_CONST: v = s->scale; break;
+      }
+      gsl_matrix_set(w, i, j, v);
+    }
+}
+
+int sae_model_build(sae_model *m, gsl_rng *rng, sae_error *e) {
+  if (m->built) return sae_error_set(e, SAE_ESTATE, "build() called twice");
+  if (m->n == 0) return sae_error_set(e, SAE_ESTATE, "the model has no nodes: add some first");
+  int rc;
+  size_t total = 0;
+  for (size_t i = 0; i < m->n; i++) {
+    node_rec *r = &m->node[i];
+    sae_node *nd = &r->nd;
+    nd->n_in = is_reg(r) ? 0 : r->input < 0 ? m->n_in : m->node[r->input].nd.n_out;
+    nd->rng = rng;
+    nd->msg[0] = '\0';
+    if ((rc = nd->type->setup(nd)))
+      return sae_error_set(e, rc, "%s (%s): %s", r->name, nd->type->name,
+                           nd->msg[0] ? nd->msg : sae_strerror(rc));
+    if (nd->n_tensors > SAE_MAX_TENSORS || (!is_reg(r) && nd->n_out == 0))
+      return sae_error_set(e, SAE_ETYPE, "%s (%s): setup gave %zu tensors and n_out %zu",
+                           r->name, nd->type->name, nd->n_tensors, nd->n_out);
+    if ((rc = plan_aliases(m, r, e))) return rc;
+    for (size_t j = 0; j < nd->n_tensors; j++) {
+      if (r->alias[j]) continue;
+      r->off[j] = total;
+      total += nd->tensor[j].rows * nd->tensor[j].cols;
+    }
+    if (nd->type->state_size && !(nd->state = calloc(1, nd->type->state_size)))
+      return sae_error_set(e, SAE_ENOMEM, "out of memory for %s's state", r->name);
+  }
+  size_t alloc = total ? total : 1;
+  if (!(m->theta = gsl_vector_calloc(alloc)) || !(m->grad = gsl_vector_calloc(alloc)) ||
+      !(m->dir = calloc(alloc, 1)))
+    return sae_error_set(e, SAE_ENOMEM, "out of memory for %zu parameters", total);
+  if (!total) m->theta->size = m->grad->size = 0; /* a model with no parameters */
+
+  for (size_t i = 0; i < m->n; i++) {
+    node_rec *r = &m->node[i];
+    sae_node *nd = &r->nd;
+    for (size_t j = 0; j < nd->n_tensors; j++) {
+      if (r->alias[j]) {
+        const node_rec *o = &m->node[r->tie >= 0 && nd->trans[j] ? r->tie : r->share];
+        alias_tensor(m, r, j, o, r->off[j], nd->trans[j]);
+        continue;
+      }
+      const sae_tensor_spec *s = &nd->tensor[j];
+      nd->param[j] = gsl_matrix_view_array(m->theta->data + r->off[j], s->rows, s->cols).matrix;
+      nd->grad[j] = gsl_matrix_view_array(m->grad->data + r->off[j], s->rows, s->cols).matrix;
+      init_tensor(&nd->param[j], s, rng);
+      signed char d = (s->flags & SAE_TENSOR_NOGRAD) ? 0 : (s->flags & SAE_TENSOR_ASCENT) ? -1 : 1;
+      memset(m->dir + r->off[j], d, s->rows * s->cols);
+    }
+  }
+  for (size_t i = 0; i < m->n; i++) {
+    sae_node *nd = &m->node[i].nd;
+    if (nd->type->init && (rc = nd->type->init(nd)))
+      return sae_error_set(e, rc, "%s (%s) init: %s", m->node[i].name, nd->type->name, nd->msg);
+  }
+  m->rng = rng;
+  m->built = 1;
+  return 0;
+}
+
+/* Grow per-node buffers to hold batches of mb rows (outside the hot loop:
+ * only when a larger batch than ever before arrives), and set the views. */
+static int reserve(sae_model *m, size_t mb, sae_error *e) {
+  if (mb > m->m_max) {
+    for (size_t i = 0; i < m->n; i++) {
+      node_rec *r = &m->node[i];
+      if (is_reg(r)) continue;
+      gsl_matrix *y = gsl_matrix_alloc(mb, r->nd.n_out), *dy = gsl_matrix_alloc(mb, r->nd.n_out);
+      double *ws = NULL;
+      if (r->nd.ws_per_example && !(ws = malloc(mb * r->nd.ws_per_example * sizeof *ws))) {
+        gsl_matrix_free(y);
+        gsl_matrix_free(dy);
+        return sae_error_set(e, SAE_ENOMEM, "out of memory for a batch of %zu", mb);
+      }
+      if (!y || !dy) {
+        gsl_matrix_free(y);
+        gsl_matrix_free(dy);
+        free(ws);
+        return sae_error_set(e, SAE_ENOMEM, "out of memory for a batch of %zu", mb);
+      }
+      gsl_matrix_free(r->ybuf);
+      gsl_matrix_free(r->dybuf);
+      free(r->nd.ws);
+      r->ybuf = y;
+      r->dybuf = dy;
+      r->nd.ws = ws;
+    }
+    m->m_max = mb;
+  }
+  for (size_t i = 0; i < m->n; i++) {
+    node_rec *r = &m->node[i];
+    if (is_reg(r)) continue;
+    r->y = gsl_matrix_submatrix(r->ybuf, 0, 0, mb, r->nd.n_out).matrix;
+    r->dy = gsl_matrix_submatrix(r->dybuf, 0, 0, mb, r->nd.n_out).matrix;
+  }
+  return 0;
+}
+
+static int node_fail(const node_rec *r, int rc, const char *what, sae_error *e) {
+  return sae_error_set(e, rc, "%s (%s) %s: %s", r->name, r->nd.type->name, what,
+                       r->nd.msg[0] ? r->nd.msg : sae_strerror(rc));
+}
+
+static int check_batch(const sae_model *m, const sae_batch *b, sae_error *e) {
+  if (!m->built) return sae_error_set(e, SAE_ESTATE, "the model is not built: call build() first");
+  if (!b->x || b->m == 0 || b->x->size1 != b->m)
+    return sae_error_set(e, SAE_ESHAPE, "empty batch or x rows differ from m");
+  if (b->x->size2 != m->n_in)
+    return sae_error_set(e, SAE_ESHAPE, "input has %zu columns, the model expects %zu",
+                         b->x->size2, m->n_in);
+  if (b->target && b->target->size1 != b->m)
+    return sae_error_set(e, SAE_ESHAPE, "target has %zu rows, input has %zu", b->target->size1,
+                         b->m);
+  return 0;
+}
+
+static int needs_ok(const node_rec *r, const sae_batch *b, sae_error *e) {
+  unsigned f = r->nd.type->flags;
+  if ((f & SAE_TYPE_LABELS) && !b->labels)
+    return sae_error_set(e, SAE_ELABELS, "%s (%s) needs labels: pass labels = {...}", r->name,
+                         r->nd.type->name);
+  if ((f & SAE_TYPE_TARGET) && !b->target)
+    return sae_error_set(e, SAE_ESHAPE, "%s (%s) needs a target", r->name, r->nd.type->name);
+  return 0;
+}
+
+static int regularize(sae_model *m, int with_grad, double *cost, sae_error *e) {
+  for (size_t i = 0; i < m->n; i++) {
+    node_rec *g = &m->node[i];
+    if (!is_reg(g)) continue;
+    for (size_t k = 0; k < m->n; k++) {
+      node_rec *r = &m->node[k];
+      for (size_t j = 0; j < r->nd.n_tensors; j++) {
+        if (r->alias[j] || !(r->nd.tensor[j].flags & SAE_TENSOR_DECAY)) continue;
+        double c = 0;
+        int rc = g->nd.type->regularize(&g->nd, &r->nd.param[j], with_grad ? &r->nd.grad[j] : NULL, &c);
+        if (rc) return node_fail(g, rc, "regularize", e);
+        *cost += c;
+      }
+    }
+  }
+  return 0;
+}
+
+/* Forward through nodes 0..upto; losses and penalties after a node count
+ * only when with_costs. */
+static int forward_to(sae_model *m, const sae_batch *b, size_t upto, double *cost, sae_error *e) {
+  int rc;
+  if ((rc = check_batch(m, b, e)) || (rc = reserve(m, b->m, e))) return rc;
+  double c = 0;
+  for (size_t i = 0; i <= upto && i < m->n; i++) {
+    node_rec *r = &m->node[i];
+    if (is_reg(r)) continue;
+    if ((rc = needs_ok(r, b, e))) return rc;
+    const gsl_matrix *x = r->input < 0 ? b->x : &m->node[r->input].y;
+    r->nd.batch = b;
+    r->nd.msg[0] = '\0';
+    if ((rc = r->nd.type->forward(&r->nd, x, &r->y, &c))) return node_fail(r, rc, "forward", e);
+  }
+  if (upto + 1 >= m->n && (rc = regularize(m, 0, &c, e))) return rc;
+  *cost = c;
+  return 0;
+}
+
+int sae_model_forward(sae_model *m, const sae_batch *b, double *cost, sae_error *e) {
+  return forward_to(m, b, m->n ? m->n - 1 : 0, cost, e);
+}
+
+int sae_model_encode(sae_model *m, const sae_batch *b, size_t upto, const gsl_matrix **out,
+                     sae_error *e) {
+  if (upto >= m->n || is_reg(&m->node[upto]))
+    return sae_error_set(e, SAE_ETYPE, "encode: node %zu has no output", upto + 1);
+  sae_batch eb = *b;
+  eb.mode = SAE_MODE_EVAL;
+  double c;
+  int rc = forward_to(m, &eb, upto, &c, e);
+  if (!rc) *out = &m->node[upto].y;
+  return rc;
+}
+
+int sae_model_eval_probe(sae_model *m, const sae_batch *b, const gsl_matrix *probe,
+                         gsl_matrix *dx_in, double *cost, sae_error *e) {
+  int rc = sae_model_forward(m, b, cost, e);
+  if (rc) return rc;
+  int last = last_flow_node(m);
+  if (probe) {
+    const gsl_matrix *y = &m->node[last].y;
+    if (probe->size1 != y->size1 || probe->size2 != y->size2)
+      return sae_error_set(e, SAE_ESHAPE, "probe is %zux%zu, the output %zux%zu", probe->size1,
+                           probe->size2, y->size1, y->size2);
+    for (size_t i = 0; i < y->size1; i++)
+      for (size_t j = 0; j < y->size2; j++)
+        *cost += gsl_matrix_get(probe, i, j) * gsl_matrix_get(y, i, j);
+  }
+  if (dx_in) {
+    if (dx_in->size1 != b->m || dx_in->size2 != m->n_in)
+      return sae_error_set(e, SAE_ESHAPE, "dx is %zux%zu, the input %zux%zu", dx_in->size1,
+                           dx_in->size2, b->m, m->n_in);
+    gsl_matrix_set_zero(dx_in);
+  }
+  gsl_vector_set_zero(m->grad);
+  for (size_t i = 0; i < m->n; i++)
+    if (!is_reg(&m->node[i])) gsl_matrix_set_zero(&m->node[i].dy);
+  if (probe) gsl_matrix_memcpy(&m->node[last].dy, probe);
+  for (size_t i = m->n; i-- > 0;) {
+    node_rec *r = &m->node[i];
+    if (is_reg(r)) continue;
+    const gsl_matrix *x = r->input < 0 ? b->x : &m->node[r->input].y;
+    gsl_matrix *dx = r->input < 0 ? dx_in : &m->node[r->input].dy;
+    r->nd.msg[0] = '\0';
+    if ((rc = r->nd.type->backward(&r->nd, x, &r->y, &r->dy, dx)))
+      return node_fail(r, rc, "backward", e);
+  }
+  double unused = 0;
+  return regularize(m, 1, &unused, e);
+}
+
+int sae_model_eval(sae_model *m, const sae_batch *b, double *cost, sae_error *e) {
+  return sae_model_eval_probe(m, b, NULL, NULL, cost, e);
+}
+
+int sae_model_decode(sae_model *m, size_t from, const gsl_matrix *z, const gsl_matrix **out,
+                     sae_error *e) {
+  int rc;
+  if (!m->built) return sae_error_set(e, SAE_ESTATE, "the model is not built: call build() first");
+  if (from >= m->n || is_reg(&m->node[from]))
+    return sae_error_set(e, SAE_ETYPE, "decode: node %zu has no output", from + 1);
+  if (z->size2 != m->node[from].nd.n_out)
+    return sae_error_set(e, SAE_ESHAPE, "decode: code has %zu columns, %s gives %zu", z->size2,
+                         m->node[from].name, m->node[from].nd.n_out);
+  if ((rc = reserve(m, z->size1, e))) return rc;
+  sae_batch b = {z->size1, NULL, NULL, NULL, SAE_MODE_EVAL};
+  char *dep = calloc(m->n, 1);
+  if (!dep) return sae_error_set(e, SAE_ENOMEM, "out of memory");
+  dep[from] = 1;
+  const gsl_matrix *last = NULL;
+  for (size_t i = from + 1; i < m->n && !rc; i++) {
+    node_rec *r = &m->node[i];
+    if (is_reg(r) || r->input < 0 || !dep[r->input]) continue;
+    dep[i] = 1;
+    if (r->nd.type->kind == SAE_KIND_LOSS) continue; /* no target when decoding */
+    const gsl_matrix *x = (size_t)r->input == from ? z : &m->node[r->input].y;
+    double c = 0; /* penalties run (they pass x on); their cost is not wanted */
+    r->nd.batch = &b;
+    r->nd.msg[0] = '\0';
+    if ((rc = r->nd.type->forward(&r->nd, x, &r->y, &c))) rc = node_fail(r, rc, "decode", e);
+    if (!is_cost(r)) last = &r->y;
+  }
+  free(dep);
+  if (rc) return rc;
+  if (!last) return sae_error_set(e, SAE_ETYPE, "decode: no layer depends on %s", m->node[from].name);
+  *out = last;
+  return 0;
+}
+
+int sae_model_update(sae_model *m, const sae_batch *b, double eta, int *n_updated,
+                     sae_error *e) {
+  int count = 0, rc;
+  for (size_t i = 0; i < m->n; i++) {
+    node_rec *r = &m->node[i];
+    if (is_reg(r) || !r->nd.type->update) continue;
+    const gsl_matrix *x = r->input < 0 ? b->x : &m->node[r->input].y;
+    r->nd.batch = b;
+    if ((rc = r->nd.type->update(&r->nd, x, &r->y, eta))) return node_fail(r, rc, "update", e);
+    count++;
+  }
+  if (n_updated) *n_updated = count;
+  return 0;
+}
+
+int sae_model_project(sae_model *m, sae_error *e) {
+  int rc;
+  for (size_t i = 0; i < m->n; i++) {
+    node_rec *r = &m->node[i];
+    if (r->nd.type->project && (rc = r->nd.type->project(&r->nd)))
+      return node_fail(r, rc, "project", e);
+  }
+  return 0;
+}
+
+int sae_model_set_hp(sae_model *m, size_t i, const char *name, double v, sae_error *e) {
+  if (i >= m->n) return sae_error_set(e, SAE_ETYPE, "no node %zu", i + 1);
+  node_rec *r = &m->node[i];
+  const sae_type *t = r->nd.type;
+  int j = sae_type_hparam_index(t, name), rc;
+  if (j < 0) return unknown_hp(t, name, e);
+  if ((rc = check_hp(t, &t->hparams[j], v, e))) return rc;
+  if (m->built && (t->hparams[j].flags & SAE_HP_FIXED))
+    return sae_error_set(e, SAE_EHPARAM, "%s: %s fixes shapes and cannot change after build()",
+                         r->name, name);
+  double old = r->hp[j];
+  r->hp[j] = v;
+  if (m->built && t->retune && (rc = t->retune(&r->nd))) {
+    r->hp[j] = old;
+    return node_fail(r, rc, "retune", e);
+  }
+  return 0;
+}
+
+double sae_model_get_hp(const sae_model *m, size_t i, const char *name, int *found) {
+  int j = i < m->n ? sae_type_hparam_index(m->node[i].nd.type, name) : -1;
+  if (found) *found = j >= 0;
+  return j >= 0 ? m->node[i].hp[j] : NAN;
+}
+
+int sae_model_tensor(sae_model *m, size_t i, const char *tname, gsl_matrix **view, sae_error *e) {
+  if (!m->built) return sae_error_set(e, SAE_ESTATE, "the model is not built: call build() first");
+  if (i >= m->n) return sae_error_set(e, SAE_ETYPE, "no node %zu", i + 1);
+  int j = find_tensor(&m->node[i].nd, tname);
+  if (j < 0)
+    return sae_error_set(e, SAE_ETYPE, "%s (%s) has no tensor named \"%s\"", m->node[i].name,
+                         m->node[i].nd.type->name, tname);
+  *view = &m->node[i].nd.param[j];
+  return 0;
+}
+
+size_t sae_model_n_in(const sae_model *m) { return m->n_in; }
+size_t sae_model_nodes(const sae_model *m) { return m->n; }
+const sae_node *sae_model_node(const sae_model *m, size_t i) { return &m->node[i].nd; }
+const char *sae_model_node_name(const sae_model *m, size_t i) { return m->node[i].name; }
+int sae_model_node_input(const sae_model *m, size_t i) { return m->node[i].input; }
+gsl_vector *sae_model_theta(sae_model *m) { return m->theta; }
+gsl_vector *sae_model_grad(sae_model *m) { return m->grad; }
+const signed char *sae_model_direction(const sae_model *m) { return m->dir; }
+const gsl_matrix *sae_model_output(const sae_model *m, size_t i) {
+  return i < m->n && m->m_max ? &m->node[i].y : NULL;
+}
+
+size_t sae_model_out_node(const sae_model *m) {
+  for (size_t i = m->n; i-- > 0;) {
+    sae_kind k = m->node[i].nd.type->kind;
+    if (k == SAE_KIND_LAYER || k == SAE_KIND_ACTIVATION) return i;
+  }
+  return 0;
+}
+
+size_t sae_model_last_node(const sae_model *m) {
+  int i = last_flow_node(m);
+  return i < 0 ? 0 : (size_t)i;
+}

@@ -1,0 +1,98 @@
+/* model.h -- a model: nodes (instances of registered types) wired in order.
+ *
+ * Node i reads the output of an earlier node (by default i-1; -1 is the
+ * model's input x) so a classifier branch can hang off the code while the
+ * decoder goes on.  The host owns every buffer: one contiguous parameter
+ * block theta, one gradient block of the same layout, per-node outputs and
+ * output-gradients sized for the largest batch seen (grown outside the loops).
+ *
+ * Life cycle (GSL's alloc / set / iterate / free shape):
+ *   sae_model_alloc -> sae_model_add ... -> sae_model_build -> eval/step... -> free
+ * Tied weights: `tie` names an earlier node whose tensor of the same name this
+ * node uses transposed (a decoder W2 = W1^T); `share` uses it as it is
+ * (unrolled recurrent encoders). */
+#ifndef SAE_MODEL_H
+#define SAE_MODEL_H
+
+#include <stddef.h>
+#include <gsl/gsl_vector.h>
+#include <gsl/gsl_rng.h>
+#include "error.h"
+
+typedef struct sae_model sae_model;
+
+sae_model *sae_model_alloc(size_t n_in);
+void sae_model_free(sae_model *m); /* NULL is a no-op */
+
+/* Append a node of type t.  name may be NULL (then "<type><index>"); input
+ * names an earlier node (NULL: the previous one; "input": the model input);
+ * tie/share name an earlier node (NULL: none).  hp: n_hp (name, value) pairs
+ * overriding the type's defaults, each checked against its range. */
+int sae_model_add(sae_model *m, const sae_type *t, const char *name,
+                  const char *input, const char *tie, const char *share,
+                  size_t n_hp, const char *const *hp_names, const double *hp_values,
+                  sae_error *e);
+
+/* Set up every node, allocate theta and its gradient, tie, and initialise
+ * from the tensor specs with rng (kept: nodes draw from it later). */
+int sae_model_build(sae_model *m, gsl_rng *rng, sae_error *e);
+
+size_t sae_model_n_in(const sae_model *m);
+size_t sae_model_nodes(const sae_model *m);
+const sae_node *sae_model_node(const sae_model *m, size_t i);
+const char *sae_model_node_name(const sae_model *m, size_t i);
+int sae_model_node_input(const sae_model *m, size_t i); /* -1: model input */
+int sae_model_find(const sae_model *m, const char *name); /* -1 if none */
+size_t sae_model_out_node(const sae_model *m);  /* last layer/activation node */
+size_t sae_model_last_node(const sae_model *m); /* last node that is not a regularizer */
+
+/* The parameter block and its gradient (views owned by the model). */
+gsl_vector *sae_model_theta(sae_model *m);
+gsl_vector *sae_model_grad(sae_model *m);
+/* Tensor j of node i as a view into theta (not a tied alias's own copy). */
+int sae_model_tensor(sae_model *m, size_t i, const char *tname, gsl_matrix **view,
+                     sae_error *e);
+
+/* Change a hyper-parameter of node i after build (not SAE_HP_FIXED ones). */
+int sae_model_set_hp(sae_model *m, size_t i, const char *name, double v, sae_error *e);
+double sae_model_get_hp(const sae_model *m, size_t i, const char *name, int *found);
+
+/* Forward over the batch: every node's output and the total cost (losses,
+ * penalties and regularizers).  Outputs stay valid until the next call. */
+int sae_model_forward(sae_model *m, const sae_batch *b, double *cost, sae_error *e);
+
+/* Forward then backward: cost and gradient (grad block zeroed first). */
+int sae_model_eval(sae_model *m, const sae_batch *b, double *cost, sae_error *e);
+
+/* eval with two extras for gradient checks: probe (NULL or shaped like the
+ * last node's output) adds sum(probe .* y) to the cost, and dx (NULL or
+ * m x n_in) receives dJ/dx of the model input. */
+int sae_model_eval_probe(sae_model *m, const sae_batch *b, const gsl_matrix *probe,
+                         gsl_matrix *dx, double *cost, sae_error *e);
+
+/* Forward in EVAL mode through nodes 0..upto only (what they need), without
+ * losses after it: the code of an autoencoder.  *out is node upto's output. */
+int sae_model_encode(sae_model *m, const sae_batch *b, size_t upto,
+                     const gsl_matrix **out, sae_error *e);
+
+/* Output of node i after the last forward (m rows; view owned by the model). */
+const gsl_matrix *sae_model_output(const sae_model *m, size_t i);
+
+/* Run the nodes after node `from` that depend on it, with z standing for its
+ * output, in EVAL mode, skipping losses; the result is the output of the last
+ * such layer/activation (written to *out, a view owned by the model). */
+int sae_model_decode(sae_model *m, size_t from, const gsl_matrix *z,
+                     const gsl_matrix **out, sae_error *e);
+
+/* Non-gradient learning rules (type->update) of every node that has one,
+ * after a forward on the same batch b; *n_updated counts them. */
+int sae_model_update(sae_model *m, const sae_batch *b, double eta, int *n_updated,
+                     sae_error *e);
+/* Every node's project() (norm constraints), after an optimiser step. */
+int sae_model_project(sae_model *m, sae_error *e);
+
+/* Per parameter: +1 descend, -1 ascend (SAE_TENSOR_ASCENT), 0 leave alone
+ * (SAE_TENSOR_NOGRAD, and a tied alias's duplicate). Length nparams. */
+const signed char *sae_model_direction(const sae_model *m);
+
+#endif

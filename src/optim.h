@@ -1,0 +1,24 @@
+/* optim.h -- optimisers as steps the caller drives (GSL's alloc/set/iterate).
+ *
+ * SGD with momentum (Rumelhart, Hinton & Williams 1986, eq. 9):
+ *   v <- mu v - eta * dir .* g,   theta <- theta + v
+ * where dir is +1 (descend), -1 (SAE_TENSOR_ASCENT) or 0 (NOGRAD, tied
+ * duplicates); then every node's non-gradient update() with eta and project().
+ * The learning-rate schedule, epochs, shuffling and stopping live in Lua
+ * (lua/sae/trainer.lua): the caller drives the loop. */
+#ifndef SAE_OPTIM_H
+#define SAE_OPTIM_H
+
+#include "model.h"
+
+typedef struct sae_sgd sae_sgd;
+
+sae_sgd *sae_sgd_alloc(sae_model *m); /* velocity zeroed */
+void sae_sgd_free(sae_sgd *s);        /* NULL is a no-op */
+int sae_sgd_set(sae_sgd *s, double eta, double mu, sae_error *e);
+double sae_sgd_eta(const sae_sgd *s);
+double sae_sgd_mu(const sae_sgd *s);
+/* One step on batch b; *cost is the cost before the step. */
+int sae_sgd_step(sae_sgd *s, const sae_batch *b, double *cost, sae_error *e);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * saelab/plugin.h -- the plugin ABI: the one header a saelab plugin includes.
+ *
+ * A plugin is a shared object exporting one function,
+ *
+ *     const sae_plugin *saelab_plugin(uint32_t host_abi);
+ *
+ * that returns a pointer to a `static const` descriptor (or NULL to decline a
+ * host ABI it does not support).  The descriptor lists the *types* the plugin
+ * provides: layers, activations, penalties, losses and regularizers.  A model
+ * is a list of *nodes*, each an instance of a type, built and owned by the host.
+ *
+ * Conventions, for every type:
+ *   - Matrices hold one example per ROW: a batch x is m x n_in.
+ *   - The host owns all memory.  Parameters of the whole model live in one
+ *     contiguous block, their gradients in a second block of the same layout;
+ *     a node sees its tensors as gsl_matrix views into them (param[i],
+ *     grad[i]).  Workspace (ws) and state are allocated by the host from the
+ *     sizes the type declares.  Nothing is allocated in forward/backward.
+ *   - Gradients ACCUMULATE: backward adds into dx and into grad[i]; the host
+ *     zeroes them first.  (Tied and shared weights, and branches, need that.)
+ *   - Functions return 0 on success, or an error code (SAE_E*, or a GSL code)
+ *     after writing a one-line reason into nd->msg.  They never print and never
+ *     exit.
+ *   - Randomness comes only from nd->rng, the host's seeded generator.
+ *   - No globals: everything a node needs is in sae_node.
+ *
+ * The ABI grows by appending fields: the descriptor records sizeof(sae_plugin)
+ * and sizeof(sae_type) as the plugin saw them; the host reads no field beyond.
+ * Any other change bumps SAE_PLUGIN_ABI.  doc/design.md maps every planned
+ * method (KL, L1, top-k, Arora, LISTA/DrSAE, group sparsity, lateral
+ * inhibition, TopK/BatchTopK) onto this header; doc/plugin-guide.md is the
+ * tutorial.
+ */
+#ifndef SAELAB_PLUGIN_H
+#define SAELAB_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_rng.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SAE_PLUGIN_ABI 1u
+#define SAE_PLUGIN_SYMBOL "saelab_plugin"
+#define SAE_MAX_TENSORS 8
+#define SAE_MSG_SIZE 256
+
+/* Error codes.  0 is success; GSL's codes (1..1024) pass through unchanged;
+ * saelab's own start above GSL's reserved range. */
+enum {
+  SAE_OK = 0,
+  SAE_EHPARAM = 1025, /* a hyper-parameter is unknown or out of range */
+  SAE_ESHAPE,         /* matrix shapes do not fit together */
+  SAE_ETYPE,          /* unknown type, or a type used where it cannot be */
+  SAE_EPLUGIN,        /* a plugin was refused */
+  SAE_EDATA,          /* the data (file or values) is not what was expected */
+  SAE_EIO,            /* reading or writing a file failed */
+  SAE_ENOMEM,         /* out of memory */
+  SAE_ESTATE,         /* called at the wrong time (e.g. before build) */
+  SAE_ENUMERIC,       /* a non-finite value appeared */
+  SAE_ELABELS         /* the type needs labels and the batch has none */
+};
+
+/* What a type is, for people (`saelab plugins`) and for the host. */
+typedef enum sae_kind {
+  SAE_KIND_LAYER = 1,  /* y = f(x; theta): dense, recurrent encoders, ...  */
+  SAE_KIND_ACTIVATION, /* y = f(x) elementwise or per example: sigmoid, top-k */
+  SAE_KIND_PENALTY,    /* y = x; cost += P(x): KL, L1, group sparsity */
+  SAE_KIND_LOSS,       /* y = x; cost += L(x, target or labels) */
+  SAE_KIND_REGULARIZER /* cost += R(W) over every tensor flagged DECAY */
+} sae_kind;
+
+/* Hyper-parameter table entry; a type lists them {NULL}-terminated. */
+#define SAE_HP_INT 0x1u   /* must be a whole number */
+#define SAE_HP_FIXED 0x2u /* shapes depend on it: settable only at creation */
+typedef struct sae_hparam {
+  const char *name;
+  double def, min, max; /* default and closed range [min, max] */
+  unsigned flags;       /* SAE_HP_* */
+  const char *doc;      /* one line, with the paper's symbol where it has one */
+} sae_hparam;
+
+/* How the host initialises a tensor before the type's own init() (if any). */
+typedef enum sae_init {
+  SAE_INIT_ZERO = 0,
+  SAE_INIT_UNIFORM, /* U(-scale, +scale) */
+  SAE_INIT_NORMAL,  /* N(0, scale^2) */
+  SAE_INIT_CONST    /* every entry = scale */
+} sae_init;
+
+#define SAE_TENSOR_DECAY 0x1u  /* regularizers (weight decay) apply to it */
+#define SAE_TENSOR_ASCENT 0x2u /* optimisers climb its gradient (lateral inhibition's S) */
+#define SAE_TENSOR_NOGRAD 0x4u /* learned by the type's update(), not by optimisers */
+
+typedef struct sae_tensor_spec {
+  const char *name; /* "W", "b", ...: tie/share refer to it by name */
+  size_t rows, cols;
+  sae_init init;
+  double scale;
+  unsigned flags; /* SAE_TENSOR_* */
+} sae_tensor_spec;
+
+typedef enum sae_mode {
+  SAE_MODE_TRAIN = 0, /* training: e.g. top-k keeps k */
+  SAE_MODE_EVAL = 1   /* encoding for features: e.g. top-k keeps alpha*k */
+} sae_mode;
+
+/* The batch in flight; the host sets nd->batch before forward/backward/update. */
+typedef struct sae_batch {
+  size_t m;                 /* examples (rows) */
+  const gsl_matrix *x;      /* m x n_data: the model's input */
+  const gsl_matrix *target; /* m x n: what losses compare with (x for an autoencoder); may be NULL */
+  const size_t *labels;     /* m class labels in 0..n_classes-1, or NULL */
+  sae_mode mode;
+} sae_batch;
+
+struct sae_type;
+
+/* One instance of a type inside a model.  The host fills it; the plugin reads
+ * it and writes only where a field says so. */
+typedef struct sae_node {
+  /* Set by the host before setup(); read-only for the plugin. */
+  const struct sae_type *type;
+  const double *hp; /* hyper-parameter values, in the order of type->hparams */
+  size_t n_in;      /* input width (columns of x) */
+
+  /* Written by setup(). */
+  size_t n_out;                             /* output width (= n_in for penalties and losses) */
+  size_t n_tensors;                         /* learned tensors, at most SAE_MAX_TENSORS */
+  sae_tensor_spec tensor[SAE_MAX_TENSORS];  /* their shapes, init and flags */
+  size_t ws_per_example;                    /* doubles of workspace per example */
+
+  /* Set by the host after setup(); the plugin computes into them. */
+  gsl_matrix param[SAE_MAX_TENSORS]; /* views into the model's parameter block */
+  gsl_matrix grad[SAE_MAX_TENSORS];  /* views into the gradient block, same shapes */
+  int trans[SAE_MAX_TENSORS];        /* 1: param[i] is tied to another node's tensor
+                                        and stored transposed (rows/cols swapped) */
+  void *state;                       /* type->state_size bytes, zeroed; kept across calls */
+  double *ws;                        /* m_max * ws_per_example doubles, scratch */
+  gsl_rng *rng;                      /* the host's seeded generator */
+  const sae_batch *batch;            /* the batch in flight (forward, backward, update) */
+  char msg[SAE_MSG_SIZE];            /* why the last call failed (plugin writes) */
+} sae_node;
+
+#define SAE_TYPE_NONSMOOTH 0x1u /* kinks (relu, |x|, top-k): gradient check at 1e-6, not 1e-9 */
+#define SAE_TYPE_LABELS 0x2u    /* needs batch->labels (classifier branch) */
+#define SAE_TYPE_TARGET 0x4u    /* needs batch->target (a reconstruction loss) */
+
+typedef struct sae_type {
+  const char *name;     /* unique over all plugins: "dense", "kl", "topk" */
+  sae_kind kind;
+  const char *summary;  /* one line, what it computes */
+  const char *citation; /* paper, section, equation; "" when none */
+  const sae_hparam *hparams; /* {NULL}-terminated table, or NULL for none */
+  unsigned flags;            /* SAE_TYPE_* */
+  size_t state_size;         /* bytes of per-node state, host-allocated and zeroed */
+
+  /* Required.  Host calls once when the model is built, with hp and n_in set.
+   * Validates the hyper-parameters against n_in, sets n_out, the tensors and
+   * ws_per_example.  No allocation. */
+  int (*setup)(sae_node *nd);
+
+  /* Optional.  Host calls after a hyper-parameter not flagged FIXED changed
+   * (a k schedule, a beta sweep).  Returns SAE_EHPARAM if the new value does
+   * not fit this node (k > n_in). */
+  int (*retune)(sae_node *nd);
+
+  /* Optional.  Host calls once after it initialised every tensor from its
+   * spec; for inits a spec cannot say (unit-norm columns, a perturbed
+   * ground-truth dictionary).  Draws only from nd->rng. */
+  int (*init)(sae_node *nd);
+
+  /* Layers, activations, penalties, losses: required.
+   * x is m x n_in, y is m x n_out (written in full; penalties and losses copy
+   * x).  Adds this node's term to *cost (penalties, losses; 0 for plain
+   * layers).  May keep what backward needs in nd->ws. */
+  int (*forward)(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *cost);
+
+  /* Layers, activations, penalties, losses: required.  Called after forward on
+   * the same batch, with the same x and y.  dy = dJ/dy (m x n_out).  ADDS
+   * dJ/dx into dx (m x n_in; NULL when nobody needs it, e.g. the first layer)
+   * and dJ/dtheta into grad[i]. */
+  int (*backward)(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
+                  const gsl_matrix *dy, gsl_matrix *dx);
+
+  /* Regularizers: required (and forward/backward NULL).  Host calls it once
+   * per tensor flagged SAE_TENSOR_DECAY, anywhere in the model.  Adds R(w) to
+   * *cost and dR/dw into dw (dw NULL: cost only). */
+  int (*regularize)(sae_node *nd, const gsl_matrix *w, gsl_matrix *dw, double *cost);
+
+  /* Optional: a learning rule that is not gradient descent (Arora et al.'s
+   * Hebbian update).  Host's trainer calls it after forward on a batch, with
+   * the node's x and y and a step size eta; it changes param[i] of tensors
+   * flagged SAE_TENSOR_NOGRAD directly. */
+  int (*update)(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y, double eta);
+
+  /* Optional: called after every parameter change an optimiser made
+   * (norm constraints: DrSAE's unit-norm decoder columns). */
+  int (*project)(sae_node *nd);
+} sae_type;
+
+typedef struct sae_plugin {
+  uint32_t abi;       /* SAE_PLUGIN_ABI as the plugin was built */
+  uint32_t size;      /* sizeof(sae_plugin) as the plugin was built */
+  uint32_t type_size; /* sizeof(sae_type) as the plugin was built */
+  const char *name;   /* unique plugin name */
+  const char *version;
+  const char *summary;
+  const sae_type *const *types; /* NULL-terminated */
+} sae_plugin;
+
+/* Fill in the size fields of a descriptor. */
+#define SAE_PLUGIN_HEADER SAE_PLUGIN_ABI, (uint32_t)sizeof(sae_plugin), (uint32_t)sizeof(sae_type)
+
+typedef const sae_plugin *(*sae_plugin_fn)(uint32_t host_abi);
+
+/* Writes a one-line reason into nd->msg and returns code; for plugins. */
+#include <stdio.h>
+#define SAE_FAIL(nd, code, ...) \
+  (snprintf((nd)->msg, SAE_MSG_SIZE, __VA_ARGS__), (code))
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SAELAB_PLUGIN_H */

@@ -1,0 +1,312 @@
+/* check_model.c -- models (model.c) and SGD (optim.c): wiring, shapes,
+ * hand-computed values, ties, batches of changing size, errors. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_rng.h>
+#include "model.h"
+#include "optim.h"
+#include "registry.h"
+
+static sae_registry *reg;
+static gsl_rng *rng;
+
+static void setup(void) {
+  sae_error_init();
+  reg = sae_registry_alloc();
+  ck_assert_ptr_nonnull(reg);
+  const char *dir = getenv("SAE_TEST_PLUGIN_DIR");
+  ck_assert_msg(dir != NULL, "SAE_TEST_PLUGIN_DIR is not set");
+  ck_assert_uint_ge(sae_registry_load_path(reg, dir), 4);
+  rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(rng, 2385);
+}
+
+static void teardown(void) {
+  gsl_rng_free(rng);
+  sae_registry_free(reg);
+}
+
+static const sae_type *T(const char *name) {
+  const sae_type *t = sae_registry_find(reg, name);
+  ck_assert_msg(t != NULL, "type %s not registered", name);
+  return t;
+}
+
+static int add(sae_model *m, const char *type, const char *name, const char *hp, double v,
+               sae_error *e) {
+  const char *names[1] = {hp};
+  double values[1] = {v};
+  return sae_model_add(m, T(type), name, NULL, NULL, NULL, hp ? 1 : 0, names, values, e);
+}
+
+/* 8-3-8 with optional tied decoder and weight decay. */
+static sae_model *encoder(int tied, int decay, sae_error *e) {
+  sae_model *m = sae_model_alloc(8);
+  ck_assert_int_eq(add(m, "dense", "enc", "n_out", 3, e), 0);
+  ck_assert_int_eq(add(m, "sigmoid", "code", NULL, 0, e), 0);
+  const char *names[1] = {"n_out"};
+  double values[1] = {8};
+  ck_assert_int_eq(sae_model_add(m, T("dense"), "dec", NULL, tied ? "enc" : NULL, NULL, 1, names,
+                                 values, e), 0);
+  ck_assert_int_eq(add(m, "sigmoid", "out", NULL, 0, e), 0);
+  ck_assert_int_eq(add(m, "squared_error", NULL, NULL, 0, e), 0);
+  if (decay) ck_assert_int_eq(add(m, "l2", NULL, "lambda", 1e-3, e), 0);
+  ck_assert_msg(sae_model_build(m, rng, e) == 0, "%s", e->msg);
+  return m;
+}
+
+START_TEST(test_param_counts) {
+  sae_error e = {0, ""};
+  sae_model *m = encoder(0, 0, &e);
+  ck_assert_uint_eq(sae_model_theta(m)->size, 8 * 3 + 3 + 3 * 8 + 8);
+  sae_model_free(m);
+  m = encoder(1, 1, &e);
+  ck_assert_uint_eq(sae_model_theta(m)->size, 8 * 3 + 3 + 8); /* W2 = W1^T */
+  ck_assert_int_eq(sae_model_node(m, 2)->trans[0], 1);
+  ck_assert_ptr_eq(sae_model_node(m, 2)->param[0].data, sae_model_node(m, 0)->param[0].data);
+  sae_model_free(m);
+}
+END_TEST
+
+/* A 2-input, 1-output linear model, by hand:
+ * x = [1 2; 3 4], W = [0.5; -0.25], b = 0.1 -> y = [0.1; 0.6]
+ * t = [0.3; 0.2]: cost = 1/(2*2) (0.04 + 0.16) = 0.05
+ * dW = x^T (y - t) / 2 = [0.5; 0.6], db = 0.1 */
+START_TEST(test_hand_values) {
+  sae_error e = {0, ""};
+  sae_model *m = sae_model_alloc(2);
+  ck_assert_int_eq(add(m, "dense", NULL, "n_out", 1, &e), 0);
+  ck_assert_int_eq(add(m, "squared_error", NULL, NULL, 0, &e), 0);
+  ck_assert_int_eq(sae_model_build(m, rng, &e), 0);
+  gsl_vector *th = sae_model_theta(m);
+  ck_assert_uint_eq(th->size, 3);
+  gsl_vector_set(th, 0, 0.5);
+  gsl_vector_set(th, 1, -0.25);
+  gsl_vector_set(th, 2, 0.1);
+  double xd[] = {1, 2, 3, 4}, td[] = {0.3, 0.2};
+  gsl_matrix_view x = gsl_matrix_view_array(xd, 2, 2), t = gsl_matrix_view_array(td, 2, 1);
+  sae_batch b = {2, &x.matrix, &t.matrix, NULL, SAE_MODE_TRAIN};
+  double cost;
+  ck_assert_int_eq(sae_model_eval(m, &b, &cost, &e), 0);
+  ck_assert_double_eq_tol(cost, 0.05, 1e-15);
+  gsl_vector *g = sae_model_grad(m);
+  ck_assert_double_eq_tol(gsl_vector_get(g, 0), 0.5, 1e-15);
+  ck_assert_double_eq_tol(gsl_vector_get(g, 1), 0.6, 1e-15);
+  ck_assert_double_eq_tol(gsl_vector_get(g, 2), 0.1, 1e-15);
+  sae_model_free(m);
+}
+END_TEST
+
+static void fill(gsl_matrix *a, gsl_rng *r) {
+  for (size_t i = 0; i < a->size1; i++)
+    for (size_t j = 0; j < a->size2; j++) gsl_matrix_set(a, i, j, gsl_rng_uniform(r));
+}
+
+/* Buffers grow with the batch; a small batch after a big one gives the
+ * same numbers as before. */
+START_TEST(test_batch_sizes) {
+  sae_error e = {0, ""};
+  sae_model *m = encoder(0, 1, &e);
+  gsl_matrix *x3 = gsl_matrix_alloc(3, 8), *x50 = gsl_matrix_alloc(50, 8);
+  fill(x3, rng);
+  fill(x50, rng);
+  sae_batch b3 = {3, x3, x3, NULL, SAE_MODE_TRAIN}, b50 = {50, x50, x50, NULL, SAE_MODE_TRAIN};
+  double c1, c2, c50;
+  ck_assert_int_eq(sae_model_eval(m, &b3, &c1, &e), 0);
+  ck_assert_int_eq(sae_model_eval(m, &b50, &c50, &e), 0);
+  ck_assert_int_eq(sae_model_eval(m, &b3, &c2, &e), 0);
+  ck_assert_double_eq(c1, c2);
+  ck_assert(c50 > 0);
+  gsl_matrix_free(x3);
+  gsl_matrix_free(x50);
+  sae_model_free(m);
+}
+END_TEST
+
+/* Same seed, same initial parameters; another seed, others. */
+START_TEST(test_seeded_init) {
+  sae_error e = {0, ""};
+  gsl_rng_set(rng, 11);
+  sae_model *a = encoder(0, 0, &e);
+  gsl_rng_set(rng, 11);
+  sae_model *b = encoder(0, 0, &e);
+  gsl_rng_set(rng, 12);
+  sae_model *c = encoder(0, 0, &e);
+  ck_assert(gsl_vector_equal(sae_model_theta(a), sae_model_theta(b)));
+  ck_assert(!gsl_vector_equal(sae_model_theta(a), sae_model_theta(c)));
+  sae_model_free(a);
+  sae_model_free(b);
+  sae_model_free(c);
+}
+END_TEST
+
+/* encode then decode reproduces forward's output. */
+START_TEST(test_encode_decode) {
+  sae_error e = {0, ""};
+  sae_model *m = encoder(1, 0, &e);
+  gsl_matrix *x = gsl_matrix_alloc(4, 8), *z = gsl_matrix_alloc(4, 3), *y = gsl_matrix_alloc(4, 8);
+  fill(x, rng);
+  sae_batch b = {4, x, x, NULL, SAE_MODE_TRAIN};
+  double cost;
+  ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), 0);
+  gsl_matrix_memcpy(y, sae_model_output(m, 3));
+  const gsl_matrix *out;
+  ck_assert_int_eq(sae_model_encode(m, &b, 1, &out, &e), 0);
+  gsl_matrix_memcpy(z, out);
+  ck_assert_int_eq(sae_model_decode(m, 1, z, &out, &e), 0);
+  for (size_t i = 0; i < 4; i++)
+    for (size_t j = 0; j < 8; j++)
+      ck_assert_double_eq_tol(gsl_matrix_get(out, i, j), gsl_matrix_get(y, i, j), 1e-15);
+  gsl_matrix_free(x);
+  gsl_matrix_free(z);
+  gsl_matrix_free(y);
+  sae_model_free(m);
+}
+END_TEST
+
+/* Full-batch SGD on the 8 one-hot patterns lowers the cost. */
+START_TEST(test_sgd_descends) {
+  sae_error e = {0, ""};
+  sae_model *m = encoder(0, 0, &e);
+  gsl_matrix *x = gsl_matrix_alloc(8, 8);
+  gsl_matrix_set_identity(x);
+  sae_batch b = {8, x, x, NULL, SAE_MODE_TRAIN};
+  sae_sgd *s = sae_sgd_alloc(m);
+  ck_assert_int_eq(sae_sgd_set(s, 0.5, 0.9, &e), 0);
+  double first = 0, cost = 0;
+  for (int it = 0; it < 200; it++) {
+    ck_assert_int_eq(sae_sgd_step(s, &b, &cost, &e), 0);
+    if (it == 0) first = cost;
+  }
+  ck_assert_msg(cost < 0.5 * first, "cost %g after 200 steps, %g at first", cost, first);
+  sae_sgd_free(s);
+  gsl_matrix_free(x);
+  sae_model_free(m);
+}
+END_TEST
+
+START_TEST(test_free_null) {
+  sae_model_free(NULL);
+  sae_sgd_free(NULL);
+  ck_assert_ptr_null(sae_model_alloc(0));
+}
+END_TEST
+
+START_TEST(test_hparam_errors) {
+  sae_error e = {0, ""};
+  sae_model *m = sae_model_alloc(4);
+  ck_assert_int_eq(add(m, "dense", NULL, "nout", 3, &e), SAE_EHPARAM);
+  ck_assert_ptr_nonnull(strstr(e.msg, "unknown hyper-parameter 'nout'"));
+  ck_assert_ptr_nonnull(strstr(e.msg, "n_out"));
+  ck_assert_int_eq(add(m, "dense", NULL, "n_out", 0, &e), SAE_EHPARAM);
+  ck_assert_ptr_nonnull(strstr(e.msg, "n_out = 0 is outside"));
+  ck_assert_int_eq(add(m, "dense", NULL, "n_out", 2.5, &e), SAE_EHPARAM);
+  ck_assert_ptr_nonnull(strstr(e.msg, "whole number"));
+  ck_assert_int_eq(add(m, "dense", NULL, "n_out", NAN, &e), SAE_EHPARAM);
+  ck_assert_uint_eq(sae_model_nodes(m), 0);
+  ck_assert_int_eq(add(m, "dense", "a", "n_out", 3, &e), 0);
+  ck_assert_int_eq(add(m, "sigmoid", "a", NULL, 0, &e), SAE_ETYPE);
+  ck_assert_ptr_nonnull(strstr(e.msg, "already exists"));
+  ck_assert_int_eq(sae_model_add(m, T("sigmoid"), NULL, "nosuch", NULL, NULL, 0, NULL, NULL, &e),
+                   SAE_ETYPE);
+  ck_assert_ptr_nonnull(strstr(e.msg, "nosuch"));
+  sae_model_free(m);
+}
+END_TEST
+
+START_TEST(test_state_errors) {
+  sae_error e = {0, ""};
+  sae_model *m = sae_model_alloc(4);
+  ck_assert_int_eq(sae_model_build(m, rng, &e), SAE_ESTATE);
+  ck_assert_int_eq(add(m, "dense", "a", "n_out", 3, &e), 0);
+  gsl_matrix *x = gsl_matrix_calloc(2, 4);
+  sae_batch b = {2, x, x, NULL, SAE_MODE_TRAIN};
+  double cost;
+  ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), SAE_ESTATE);
+  ck_assert_int_eq(sae_model_build(m, rng, &e), 0);
+  ck_assert_int_eq(sae_model_build(m, rng, &e), SAE_ESTATE);
+  ck_assert_int_eq(add(m, "sigmoid", NULL, NULL, 0, &e), SAE_ESTATE);
+  ck_assert_int_eq(sae_model_set_hp(m, 0, "n_out", 4, &e), SAE_EHPARAM);
+  ck_assert_ptr_nonnull(strstr(e.msg, "cannot change after build"));
+  gsl_matrix_free(x);
+  sae_model_free(m);
+}
+END_TEST
+
+START_TEST(test_shape_errors) {
+  sae_error e = {0, ""};
+  sae_model *m = encoder(0, 0, &e);
+  gsl_matrix *x = gsl_matrix_calloc(2, 7), *x8 = gsl_matrix_calloc(2, 8), *t = gsl_matrix_calloc(3, 8);
+  sae_batch b = {2, x, x, NULL, SAE_MODE_TRAIN};
+  double cost;
+  ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), SAE_ESHAPE);
+  ck_assert_ptr_nonnull(strstr(e.msg, "input has 7 columns, the model expects 8"));
+  sae_batch bt = {2, x8, t, NULL, SAE_MODE_TRAIN};
+  ck_assert_int_eq(sae_model_forward(m, &bt, &cost, &e), SAE_ESHAPE);
+  sae_batch nt = {2, x8, NULL, NULL, SAE_MODE_TRAIN};
+  ck_assert_int_eq(sae_model_forward(m, &nt, &cost, &e), SAE_ESHAPE);
+  ck_assert_ptr_nonnull(strstr(e.msg, "needs a target"));
+  const gsl_matrix *out;
+  ck_assert_int_eq(sae_model_decode(m, 1, x, &out, &e), SAE_ESHAPE);
+  gsl_matrix_free(x);
+  gsl_matrix_free(x8);
+  gsl_matrix_free(t);
+  sae_model_free(m);
+
+  /* a tie whose transpose does not fit: enc 8x3, dec 3x4 */
+  m = sae_model_alloc(8);
+  ck_assert_int_eq(add(m, "dense", "enc", "n_out", 3, &e), 0);
+  const char *names[1] = {"n_out"};
+  double values[1] = {4};
+  ck_assert_int_eq(sae_model_add(m, T("dense"), "dec", NULL, "enc", NULL, 1, names, values, &e), 0);
+  ck_assert_int_eq(sae_model_build(m, rng, &e), SAE_ESHAPE);
+  ck_assert_ptr_nonnull(strstr(e.msg, "transpose"));
+  sae_model_free(m);
+}
+END_TEST
+
+START_TEST(test_sgd_errors) {
+  sae_error e = {0, ""};
+  sae_model *m = encoder(0, 0, &e);
+  sae_sgd *s = sae_sgd_alloc(m);
+  ck_assert_int_eq(sae_sgd_set(s, 0, 0, &e), SAE_EHPARAM);
+  ck_assert_int_eq(sae_sgd_set(s, 0.1, 1.0, &e), SAE_EHPARAM);
+  ck_assert_int_eq(sae_sgd_set(s, -1, 0, &e), SAE_EHPARAM);
+  ck_assert_int_eq(sae_sgd_set(s, NAN, 0, &e), SAE_EHPARAM);
+  sae_sgd_free(s);
+  sae_model_free(m);
+}
+END_TEST
+
+static Suite *model_suite(void) {
+  Suite *s = suite_create("model");
+  TCase *core = tcase_create("core"), *limits = tcase_create("limits"), *errors = tcase_create("errors");
+  tcase_add_checked_fixture(core, setup, teardown);
+  tcase_add_checked_fixture(limits, setup, teardown);
+  tcase_add_checked_fixture(errors, setup, teardown);
+  tcase_add_test(core, test_param_counts);
+  tcase_add_test(core, test_hand_values);
+  tcase_add_test(core, test_encode_decode);
+  tcase_add_test(core, test_sgd_descends);
+  tcase_add_test(limits, test_batch_sizes);
+  tcase_add_test(limits, test_seeded_init);
+  tcase_add_test(limits, test_free_null);
+  tcase_add_test(errors, test_hparam_errors);
+  tcase_add_test(errors, test_state_errors);
+  tcase_add_test(errors, test_shape_errors);
+  tcase_add_test(errors, test_sgd_errors);
+  suite_add_tcase(s, core);
+  suite_add_tcase(s, limits);
+  suite_add_tcase(s, errors);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(model_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,48 @@
+#!/bin/sh
+# tools/setup.sh -- set up saelab on a fresh Debian 12 machine, in one command.
+#
+#   sh tools/setup.sh demo    install the packages, build, install, run the 8-3-8 encoder
+#   sh tools/setup.sh check   install the packages, build, run the whole test suite
+#
+# Run from the top of the checkout, as root (or with sudo available).
+set -eu
+what=${1:-}
+case "$what" in
+  demo|check) ;;
+  *) echo "usage: sh tools/setup.sh demo|check" >&2; exit 2 ;;
+esac
+cd "$(dirname "$0")/.."
+
+# Debian packages: build tools, GSL with OpenBLAS as its CBLAS, Lua 5.4, Check, gnuplot.
+pkgs="build-essential autoconf automake libtool pkg-config libgsl-dev libopenblas-dev
+liblua5.4-dev check gnuplot-nox"
+missing=
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  sudo=
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  echo "saelab setup: installing$missing"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+[ -x configure ] || autoreconf -fi
+[ -f Makefile ] || ./configure
+make -j"$jobs"
+
+if [ "$what" = demo ]; then
+  sudo=
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo make install
+  [ "$(id -u)" -ne 0 ] || ldconfig
+  saelab run experiments/hinton838.lua
+  exit 0
+fi
+
+status=0
+make -j"$jobs" check || status=$?
+sh tools/count-tests.sh .
+exit $status
