@@ -36,7 +36,10 @@ typedef struct lsae_matrix {
 
 /* Push a new owning rows x cols matrix (zeroed); returns it. */
 gsl_matrix *lsae_newmatrix(lua_State *L, size_t rows, size_t cols);
-/* Push a view of v, keeping the object at stack index parent alive. */
+/* Push a view of v, keeping the object at stack index parent alive.  The
+ * parent is a userdata whose FIRST field is the pointer its __close frees and
+ * sets to NULL (lsae_matrix.a, the model's sae_model *): a view of a closed
+ * parent is refused instead of reading freed memory. */
 gsl_matrix *lsae_pushview(lua_State *L, gsl_matrix v, int parent);
 /* Check argument arg is a matrix (not freed). */
 gsl_matrix *lsae_checkmatrix(lua_State *L, int arg);

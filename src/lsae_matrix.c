@@ -56,11 +56,12 @@ static gsl_matrix *mat_live(lua_State *L, int idx, int *closed) {
   if (closed) *closed = 0;
   if (!m) return NULL;
   if (m->a && !m->owner) {
-    lsae_matrix *p;
+    /* The parent is a matrix or a model: either way its first field is the
+     * pointer its __close frees and sets to NULL (see lsae_pushview). */
     lua_getiuservalue(L, idx, 1);
-    p = luaL_testudata(L, -1, LSAE_MATRIX);
+    void *const *p = lua_touserdata(L, -1);
     lua_pop(L, 1);
-    if (p && !p->a) {
+    if (p && !*p) {
       if (closed) *closed = 2;
       return NULL;
     }

@@ -72,4 +72,11 @@ raises("labels has 2 entries", function() net:eval(X, { labels = { 1, 2 } }) end
 local r = sae.gradcheck("tanh")
 assert(r.passed and r.rel_error < 1e-9)
 raises("unknown type 'nosuch'", function() sae.gradcheck("nosuch") end)
+-- a view of a closed model's parameters is refused, not read after free
+do
+  local m2 <close> = sae.model(3):add("dense", { n_out = 2 }):build()
+  local th = m2:theta()
+  getmetatable(m2).__close(m2)
+  raises("closed", function() return th:sum() end)
+end
 print("ok")
