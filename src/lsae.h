@@ -16,6 +16,7 @@
 #include <gsl/gsl_rng.h>
 #include "error.h"
 #include "registry.h"
+#include "model.h"
 
 #define LSAE_MATRIX "sae.matrix"
 #define LSAE_MODEL "sae.model"
@@ -62,6 +63,12 @@ typedef struct lsae_hp {
   double value[LSAE_MAX_HP];
 } lsae_hp;
 int lsae_read_hparams(lua_State *L, int idx, const char *const *skip, lsae_hp *hp);
+
+/* The batch of a call f(X [, {target=, labels=, mode=}]) with X at xarg and
+ * the options at optarg: target defaults to X (an autoencoder), labels are
+ * 1-based class numbers copied into a userdata left on the stack (so keep
+ * the stack until the batch is used), mode "train" (default) or "eval". */
+void lsae_read_batch(lua_State *L, int xarg, int optarg, sae_batch *b);
 
 /* Each binding file adds its functions to the module table at the top of the stack. */
 void lsae_open_matrix(lua_State *L);

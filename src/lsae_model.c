@@ -142,9 +142,7 @@ static int l_param(lua_State *L) {
   return 1;
 }
 
-/* The batch from (X [, {target=, labels=, mode=}]).  Labels are copied into
- * a userdata left on the stack. */
-static void read_batch(lua_State *L, int xarg, int optarg, sae_batch *b) {
+void lsae_read_batch(lua_State *L, int xarg, int optarg, sae_batch *b) {
   const gsl_matrix *x = lsae_checkmatrix(L, xarg);
   b->m = x->size1;
   b->x = x;
@@ -193,7 +191,7 @@ static void read_batch(lua_State *L, int xarg, int optarg, sae_batch *b) {
 static int l_forward(lua_State *L) {
   sae_model *m = check_built(L, 1);
   sae_batch b;
-  read_batch(L, 2, 3, &b);
+  lsae_read_batch(L, 2, 3, &b);
   double cost;
   sae_error e = {0, ""};
   int rc = sae_model_forward(m, &b, &cost, &e);
@@ -206,7 +204,7 @@ static int l_forward(lua_State *L) {
 static int l_eval(lua_State *L) {
   sae_model *m = check_built(L, 1);
   sae_batch b;
-  read_batch(L, 2, 3, &b);
+  lsae_read_batch(L, 2, 3, &b);
   double cost;
   sae_error e = {0, ""};
   int rc = sae_model_eval(m, &b, &cost, &e);
@@ -336,7 +334,7 @@ static void push_result(lua_State *L, const sae_gradcheck_result *r) {
 static int l_gradcheck(lua_State *L) {
   sae_model *m = check_built(L, 1);
   sae_batch b;
-  read_batch(L, 2, 3, &b);
+  lsae_read_batch(L, 2, 3, &b);
   sae_gradcheck_result r;
   sae_error e = {0, ""};
   int rc = sae_gradcheck_model(m, &b, &r, &e);
@@ -431,7 +429,7 @@ static int l_sgd_lr(lua_State *L) {
 static int l_sgd_step(lua_State *L) {
   sae_sgd *s = check_sgd(L, 1);
   sae_batch b;
-  read_batch(L, 2, 3, &b);
+  lsae_read_batch(L, 2, 3, &b);
   double cost;
   sae_error e = {0, ""};
   int rc = sae_sgd_step(s, &b, &cost, &e);
@@ -443,7 +441,7 @@ static int l_sgd_step(lua_State *L) {
 static const luaL_Reg model_methods[] = {
   {"add", l_add},           {"build", l_build},   {"nparams", l_nparams},
   {"theta", l_theta},       {"grad", l_grad},     {"param", l_param},
-  {"forward", l_forward},   {"eval", l_eval},     {"output", l_output},
+  {"forward", l_forward},   {"cost", l_forward},  {"eval", l_eval},     {"output", l_output},
   {"encode", l_encode},     {"decode", l_decode}, {"set", l_set},
   {"get", l_get},           {"nodes", l_nodes},   {"gradcheck", l_gradcheck},
   {NULL, NULL}};

@@ -207,7 +207,10 @@ static void rm_tree(const char *path) { nftw(path, rm_entry, 16, FTW_DEPTH | FTW
 /* mkdir -p of the directory part of path. */
 static int mkdir_parents(const char *path) {
   char buf[PATH_MAX];
-  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -1;
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
   for (char *p = buf + 1; *p; p++) {
     if (*p != '/') continue;
     *p = '\0';
@@ -281,6 +284,7 @@ static void set_package_path(lua_State *L) {
 static int push_run_info(lua_State *L) {
   const run_opts *o = lua_touserdata(L, 1);
   const char *tmp = lua_tostring(L, 2);
+  lsae_setup(L, lua_touserdata(L, 3), o->seed);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "sae.core");
   lua_call(L, 1, 1);
@@ -329,9 +333,8 @@ static int run_script(const run_opts *o, const char *tmp, sae_registry *reg) {
   lua_pushcfunction(L, push_run_info);
   lua_pushlightuserdata(L, (void *)o);
   lua_pushstring(L, tmp);
-  /* lsae_setup may raise (out of memory): run it protected too */
-  lsae_setup(L, reg, o->seed);
-  status = docall(L, 2, 0);
+  lua_pushlightuserdata(L, reg);
+  status = docall(L, 3, 0); /* push_run_info runs lsae_setup, which may raise */
   if (status == LUA_OK) {
     status = luaL_loadfile(L, o->script);
     if (status == LUA_OK) {
