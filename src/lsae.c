@@ -6,6 +6,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <lualib.h>
+#include "fetch.h"
 #include "gradcheck.h"
 #include "lsae.h"
 #include "version.h"
@@ -248,7 +249,17 @@ static int l_gather(lua_State *L) {
   return 0;
 }
 
+/* sae.data.dir(): where data sets live ($SAELAB_DATA, else XDG's data dir). */
+static int l_data_dir(lua_State *L) {
+  char buf[4096];
+  const char *d = sae_data_dir(buf, sizeof buf);
+  if (!d) return luaL_error(L, "no data directory: set SAELAB_DATA or HOME");
+  lua_pushstring(L, d);
+  return 1;
+}
+
 static const luaL_Reg util_funcs[] = {
+  {"data_dir", l_data_dir},
   {"randperm", l_randperm},
   {"gather", l_gather},
   {"seed", l_seed},

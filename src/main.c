@@ -24,6 +24,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include "config.h"
+#include "fetch.h"
 #include "gradcheck.h"
 #include "lsae.h"
 #include "registry.h"
@@ -49,6 +50,9 @@ static void usage(FILE *f) {
           "  saelab plugins              list every plugin type and its hyper-parameters\n"
           "  saelab gradcheck TYPE [--seed N] [name=value ...]\n"
           "  saelab gradcheck --all      check every type's gradient numerically\n"
+          "  saelab fetch mnist|fashion-mnist [--dir DIR]\n"
+          "      download and verify a data set into DIR/NAME (default $SAELAB_DATA,\n"
+          "      else $XDG_DATA_HOME/saelab, else ~/.local/share/saelab)\n"
           "  saelab version              versions, and the library serving cblas_dgemm\n"
           "  saelab --help\n"
           "environment: SAELAB_PLUGIN_PATH (plugin directories, ':'-separated, searched\n"
@@ -191,6 +195,31 @@ static int cmd_gradcheck(int argc, char **argv) {
   }
   sae_registry_free(reg);
   return status;
+}
+
+/* ---- fetch ------------------------------------------------------------------ */
+
+/* Progress on stderr; on success the data set's directory on stdout. */
+static int cmd_fetch(int argc, char **argv) {
+  const char *dataset = NULL, *dir = NULL;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--dir") == 0) {
+      if (i + 1 >= argc) return fail("fetch: --dir needs a directory");
+      dir = argv[++i];
+    } else if (!dataset && argv[i][0] != '-') {
+      dataset = argv[i];
+    } else {
+      return fail("fetch: unexpected argument '%s'", argv[i]);
+    }
+  }
+  if (!dataset) return fail("fetch: name a data set: saelab fetch mnist|fashion-mnist [--dir DIR]");
+  char base[PATH_MAX];
+  if (!dir && !(dir = sae_data_dir(base, sizeof base)))
+    return fail("fetch: no data directory: set SAELAB_DATA or HOME, or give --dir DIR");
+  sae_error e = {0, ""};
+  if (sae_fetch(dataset, dir, stderr, &e)) return fail("%s", e.msg);
+  printf("%s/%s\n", dir, dataset);
+  return EXIT_SUCCESS;
 }
 
 /* ---- run ------------------------------------------------------------------- */
@@ -449,6 +478,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
   if (strcmp(cmd, "plugins") == 0) return cmd_plugins();
   if (strcmp(cmd, "gradcheck") == 0) return cmd_gradcheck(argc - 2, argv + 2);
+  if (strcmp(cmd, "fetch") == 0) return cmd_fetch(argc - 2, argv + 2);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) return cmd_version();
   fail("unknown command '%s' (saelab --help lists them)%s", cmd, "");
   return EXIT_FAILURE;

