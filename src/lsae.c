@@ -275,6 +275,7 @@ int luaopen_sae_core(lua_State *L) {
   lua_newtable(L);
   lsae_open_util(L);
   lsae_open_matrix(L);
+  lsae_open_data(L); /* after the matrix metatable exists */
   lsae_open_model(L);
   lsae_open_plot(L);
   return 1;

@@ -6,6 +6,11 @@
  *       series: { {y = {numbers} | vector matrix, x = {numbers}?, title = string?}, ... }
  *       opts:   {title, xlabel, ylabel, logy = boolean, width, height}  (optional)
  *   core.plot_heatmap(path, M, opts)       -> true | nil, message
+ *   core.plot_grid(path, A, opts)          -> true | nil, message
+ *       A: one h x w image per row (filters: W:t() of a dense W, n_in x n_out)
+ *       opts: {h, w (default: square images), cols (0: ceil(sqrt(n))),
+ *              normalize = "each" (default) | "none", title, width, height}
+ *       the mosaic of display.h drawn as a grey image (sae_plot_heatmap, image)
  *   core.write_file(path, string)          -> true | nil, message  (path.tmp, then rename)
  *   core.mkdir(path)                       -> true | nil, message  (0755; fine if it exists)
  *
@@ -27,6 +32,7 @@
 #include <sys/types.h>
 
 #include "lsae.h"
+#include "display.h"
 #include "plot.h"
 
 /* Return nil, message (the "fail softly" convention of io.open). */
@@ -246,6 +252,99 @@ static int l_plot_heatmap(lua_State *L) {
   return 1;
 }
 
+/* ---- plot_grid ------------------------------------------------------------ */
+
+static const char *const grid_opt_names[] = {"h", "w", "cols", "normalize", "title",
+                                             "width", "height", NULL};
+
+/* Optional integer field >= min (0 when absent). */
+static size_t grid_opt_size(lua_State *L, int arg, const char *name, lua_Integer min) {
+  lua_Integer v = 0;
+  if (lua_getfield(L, arg, name) != LUA_TNIL) {
+    int isint;
+    v = lua_tointegerx(L, -1, &isint);
+    if (!isint || lua_type(L, -1) != LUA_TNUMBER || v < min || v > 1000000)
+      luaL_argerror(L, arg, lua_pushfstring(L, "opts.%s must be an integer in %I..1000000",
+                                            name, min));
+  }
+  lua_pop(L, 1);
+  return (size_t)v;
+}
+
+static int l_plot_grid(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  gsl_matrix *a = lsae_checkmatrix(L, 2);
+  lua_settop(L, 3);
+  if (a->size1 == 0 || a->size2 == 0) return luaL_argerror(L, 2, "empty matrix");
+
+  /* Everything that may raise happens before the mosaic is allocated. */
+  sae_plot_opts o;
+  memset(&o, 0, sizeof o);
+  size_t h = 0, w = 0, cols = 0;
+  int norm = SAE_DISPLAY_EACH;
+  if (!lua_isnil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+      int known = 0;
+      if (lua_type(L, -2) == LUA_TSTRING)
+        for (const char *const *k = grid_opt_names; *k; k++)
+          if (strcmp(*k, lua_tostring(L, -2)) == 0) known = 1;
+      if (!known)
+        luaL_argerror(L, 3, lua_pushfstring(L, "unknown option '%s' (known: h, w, cols, "
+                                               "normalize, title, width, height)",
+                                            luaL_tolstring(L, -2, NULL)));
+      lua_pop(L, 1);
+    }
+    h = grid_opt_size(L, 3, "h", 1);
+    w = grid_opt_size(L, 3, "w", 1);
+    cols = grid_opt_size(L, 3, "cols", 0);
+    const char *ns = plot_opt_string(L, 3, "normalize");
+    if (ns && strcmp(ns, "each") == 0) norm = SAE_DISPLAY_EACH;
+    else if (ns && strcmp(ns, "none") == 0) norm = SAE_DISPLAY_NONE;
+    else if (ns)
+      return luaL_argerror(L, 3, lua_pushfstring(L, "opts.normalize must be \"each\" or "
+                                                    "\"none\", got \"%s\"", ns));
+    o.title = plot_opt_string(L, 3, "title");
+    o.width = plot_opt_pixels(L, 3, "width");
+    o.height = plot_opt_pixels(L, 3, "height");
+  }
+  /* Missing sides: square images, or the other side from the one given. */
+  size_t d = a->size2;
+  if (!h && !w) {
+    size_t s = (size_t)llround(sqrt((double)d));
+    if (s * s != d)
+      return luaL_argerror(L, 3, lua_pushfstring(L, "images of %I pixels are not square: "
+                                                    "give opts.h and opts.w", (lua_Integer)d));
+    h = w = s;
+  } else if (!h) {
+    h = d / w;
+  } else if (!w) {
+    w = d / h;
+  }
+  if (h * w != d)
+    return luaL_argerror(L, 3, lua_pushfstring(L, "images of %I x %I pixels need %I columns, "
+                                                  "the matrix has %I (one image per row: for "
+                                                  "a dense W of n_in x n_out pass W:t())",
+                                               (lua_Integer)h, (lua_Integer)w,
+                                               (lua_Integer)(h * w), (lua_Integer)d));
+  o.image = 1;
+  if (norm == SAE_DISPLAY_EACH) { /* display_network's imagesc(array, [-1 1]) */
+    o.cbmin = -1.0;
+    o.cbmax = 1.0;
+  }
+
+  /* No Lua call may raise from here until the mosaic is freed. */
+  gsl_matrix *mosaic = NULL;
+  sae_error e = {0};
+  int rc = sae_display_grid(a, h, w, cols, norm, &mosaic, &e);
+  if (!rc) rc = sae_plot_heatmap(path, mosaic, &o, &e);
+  gsl_matrix_free(mosaic);
+  if (rc) return l_plot_softfail(L, e.msg[0] ? e.msg : sae_strerror(rc));
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* ---- files --------------------------------------------------------------- */
 
 /* write_file(path, s): the whole of s to path.tmp, flushed and closed, then
@@ -296,6 +395,7 @@ static const luaL_Reg plot_funcs[] = {
     {"plot_available", l_plot_available},
     {"plot_lines", l_plot_lines},
     {"plot_heatmap", l_plot_heatmap},
+    {"plot_grid", l_plot_grid},
     {"write_file", l_write_file},
     {"mkdir", l_mkdir},
     {NULL, NULL},

@@ -397,6 +397,20 @@ static size_t plot_tick_step(size_t n) {
   }
 }
 
+/* Image mode: pixels per matrix entry (the most that keeps the longer side
+ * within PLOT_IMAGE_SIDE, between 1 and PLOT_IMAGE_MAX_SCALE) and the height
+ * given to the title above the picture. */
+#define PLOT_IMAGE_SIDE 1200
+#define PLOT_IMAGE_MAX_SCALE 8
+#define PLOT_IMAGE_TITLE 40
+
+static size_t plot_image_scale(size_t m, size_t n) {
+  size_t side = m > n ? m : n, scale = PLOT_IMAGE_SIDE / side;
+  if (scale < 1) scale = 1;
+  if (scale > PLOT_IMAGE_MAX_SCALE) scale = PLOT_IMAGE_MAX_SCALE;
+  return scale;
+}
+
 int sae_plot_heatmap(const char *path, const gsl_matrix *a, const sae_plot_opts *o,
                      sae_error *e) {
   plot_session ses;
@@ -405,7 +419,8 @@ int sae_plot_heatmap(const char *path, const gsl_matrix *a, const sae_plot_opts 
     return sae_error_set(e, SAE_EDATA, "plot: empty matrix");
 
   /* A signed matrix gets a diverging palette centred on 0 (blue - white -
-   * red); a one-signed one gets gnuplot's default (black - blue - red - yellow). */
+   * red); a one-signed one gets gnuplot's default (black - blue - red - yellow);
+   * an image gets grey. */
   double lo = INFINITY, hi = -INFINITY;
   for (size_t i = 0; i < a->size1; i++)
     for (size_t j = 0; j < a->size2; j++) {
@@ -416,26 +431,58 @@ int sae_plot_heatmap(const char *path, const gsl_matrix *a, const sae_plot_opts 
       }
     }
 
+  size_t m = a->size1, n = a->size2;
+  const int image = o && o->image;
+  sae_plot_opts io;
+  if (image) { /* the size follows the matrix, unless given */
+    size_t scale = plot_image_scale(m, n);
+    size_t title = o->title && *o->title ? PLOT_IMAGE_TITLE : 0;
+    io = *o;
+    if (!io.width) io.width = n * scale > PLOT_MAX_PIXELS ? PLOT_MAX_PIXELS : (int)(n * scale);
+    if (!io.height)
+      io.height = m * scale + title > PLOT_MAX_PIXELS ? PLOT_MAX_PIXELS
+                                                      : (int)(m * scale + title);
+    o = &io;
+  }
+
   int rc = plot_begin(&ses, path, o, e);
   if (rc) return rc;
   FILE *f = ses.f;
-  size_t m = a->size1, n = a->size2;
-  size_t xstep = plot_tick_step(n), ystep = plot_tick_step(m);
+  const int fixed_range = o && o->cbmin < o->cbmax;
 
-  fprintf(f, "unset key\nset tics out nomirror\nset size ratio -1\n");
-  fprintf(f, "set xrange [0.5:%zu.5]\nset yrange [%zu.5:0.5]\n", n, m); /* row 1 on top */
-  fprintf(f, "set xtics %zu\nset ytics %zu\n", xstep, ystep);
-  if (xstep > 1) fputs("set xtics add (1)\n", f);
-  if (ystep > 1) fputs("set ytics add (1)\n", f);
-  fputs("set colorbox\n", f);
-  if (lo < 0 && hi > 0) {
-    double r = fmax(-lo, hi);
-    fputs("set palette defined (-1 '#2166ac', 0 '#f7f7f7', 1 '#b2182b')\n", f);
-    fprintf(f, "set cbrange [%.9g:%.9g]\n", -r, r);
-  } else if (isfinite(lo) && lo == hi) {
-    fprintf(f, "set cbrange [%.9g:%.9g]\n", lo - 0.5, hi + 0.5); /* constant matrix */
+  if (image) {
+    double top = o->title && *o->title ? 1.0 - (double)PLOT_IMAGE_TITLE / o->height : 1.0;
+    fputs("unset key\nunset tics\nunset border\nunset colorbox\nunset xlabel\nunset ylabel\n",
+          f);
+    fputs("set palette grey\nset size ratio -1\n", f);
+    fprintf(f, "set lmargin at screen 0\nset rmargin at screen 1\n"
+               "set bmargin at screen 0\nset tmargin at screen %.6f\n", top > 0.5 ? top : 0.5);
+    fprintf(f, "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n", n - 1, m - 1);
+    if (fixed_range)
+      fprintf(f, "set cbrange [%.9g:%.9g]\n", o->cbmin, o->cbmax);
+    else if (isfinite(lo) && lo == hi)
+      fprintf(f, "set cbrange [%.9g:%.9g]\n", lo - 0.5, hi + 0.5); /* constant matrix */
+    else if (isfinite(lo))
+      fprintf(f, "set cbrange [%.9g:%.9g]\n", lo, hi);
+    fputs("plot '-' matrix with image\n", f);
+  } else {
+    size_t xstep = plot_tick_step(n), ystep = plot_tick_step(m);
+    fprintf(f, "unset key\nset tics out nomirror\nset size ratio -1\n");
+    fprintf(f, "set xrange [0.5:%zu.5]\nset yrange [%zu.5:0.5]\n", n, m); /* row 1 on top */
+    fprintf(f, "set xtics %zu\nset ytics %zu\n", xstep, ystep);
+    if (xstep > 1) fputs("set xtics add (1)\n", f);
+    if (ystep > 1) fputs("set ytics add (1)\n", f);
+    fputs("set colorbox\n", f);
+    if (lo < 0 && hi > 0) {
+      double r = fmax(-lo, hi);
+      fputs("set palette defined (-1 '#2166ac', 0 '#f7f7f7', 1 '#b2182b')\n", f);
+      if (!fixed_range) fprintf(f, "set cbrange [%.9g:%.9g]\n", -r, r);
+    } else if (isfinite(lo) && lo == hi && !fixed_range) {
+      fprintf(f, "set cbrange [%.9g:%.9g]\n", lo - 0.5, hi + 0.5); /* constant matrix */
+    }
+    if (fixed_range) fprintf(f, "set cbrange [%.9g:%.9g]\n", o->cbmin, o->cbmax);
+    fputs("plot '-' using ($1+1):($2+1):3 matrix with image\n", f);
   }
-  fputs("plot '-' using ($1+1):($2+1):3 matrix with image\n", f);
 
   int write_failed = 0;
   for (size_t i = 0; i < m && !write_failed; i++) {

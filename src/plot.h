@@ -22,7 +22,15 @@ typedef struct sae_plot_series {
 typedef struct sae_plot_opts {
   const char *title, *xlabel, *ylabel;
   int logy;          /* log scale on y */
-  int width, height; /* pixels; 0: 640 x 480 */
+  int width, height; /* pixels; 0: 640 x 480 (image: derived from the matrix) */
+  /* Heatmap only.  image = 1: show the matrix as a picture (a filter mosaic,
+   * display.h): grey palette (low black, high white), square pixels drawn one
+   * rectangle each (`with image pixels`, no smoothing), no axes, tics, key or
+   * colour bar, no margins but the title's.  A width/height left at 0 is
+   * derived from the matrix: an integer number of pixels per entry (the most
+   * that keeps the longer side <= 1200 px, between 1 and 8). */
+  int image;
+  double cbmin, cbmax; /* cbmin < cbmax: this colour range, else the data's */
 } sae_plot_opts;
 
 /* Line plot of one or more series into a PNG at path (written to a temporary
@@ -30,7 +38,8 @@ typedef struct sae_plot_opts {
 int sae_plot_lines(const char *path, const sae_plot_series *s, size_t n_series,
                    const sae_plot_opts *o, sae_error *e);
 
-/* Heatmap of a matrix (row 1 at the top), colour bar, optional axis labels. */
+/* Heatmap of a matrix (row 1 at the top), colour bar, optional axis labels;
+ * or, with o->image, the matrix as a grey picture (see sae_plot_opts). */
 int sae_plot_heatmap(const char *path, const gsl_matrix *a, const sae_plot_opts *o,
                      sae_error *e);
 

@@ -15,7 +15,14 @@ end
 sae.report = report
 sae.plot = report.plot
 sae.train = trainer.train
-sae.data = { onehot = core.onehot }
+sae.data = require "sae.data"
+sae.data.onehot = core.onehot
+for _, name in ipairs { "idx_images", "idx_labels", "image_f32be", "png", "mat", "whiten",
+                        "scale_variance", "patches", "normalize_patches" } do
+  sae.data[name] = core[name]
+end
+sae.softmax_regression = require("sae.eval").softmax_regression
+sae.score = require("sae.eval").score
 sae.gradcheck = core.gradcheck_type
 
 -- What the runtime knows of this run (script, seed, out, versions...); a

@@ -15,13 +15,15 @@ script returns) also writes metrics.json and run.json.
     report.plot.curve{file = "cost.png", series = {{y = costs, title = "train"}},
                       xlabel = "epoch", ylabel = "J", logy = true, caption = "Cost"}
     report.plot.heatmap(W1, {file = "w1.png", title = "W1", caption = "Filters"})
+    report.plot.filters(W1:t(), {file = "filters.png", h = 8, w = 8, caption = "Filters"})
+    report.plot.images(patches, {file = "patches.png", h = 8, w = 8, caption = "Data"})
 
 Drawing failures never stop a run: without gnuplot (or when gnuplot refuses
 the data, e.g. a curve that is all NaN) a warning goes to stderr and the
 report says the figure was skipped.
 
 The C side (`sae.core`, lsae_plot.c) supplies plot_available, plot_lines,
-plot_heatmap, write_file and mkdir; the runtime supplies core.run and
+plot_heatmap, plot_grid, write_file and mkdir; the runtime supplies core.run and
 core.clock.
 ]]
 
@@ -341,6 +343,37 @@ function plot.heatmap(M, t)
   return draw("plot.heatmap", t.file, t.caption, core.plot_heatmap, M,
               {title = t.title, xlabel = t.xlabel, ylabel = t.ylabel, width = t.width,
                height = t.height})
+end
+
+-- A mosaic of small images, one per row of A (display.h; UFLDL's
+-- display_network.m), drawn in grey with square pixels and no axes.
+local grid_fields = {file = true, h = true, w = true, cols = true, title = true,
+                     caption = true, normalize = true, width = true, height = true}
+
+local function grid(what, A, t, normalize)
+  -- plot.filters/images tail-call this, so level 2 is the script's line
+  if type(t) ~= "table" then error(what .. ": expected (A, {file=, h=, w=, ...})", 2) end
+  check_fields(t, grid_fields, what, 2)
+  check_file(t.file, what)
+  return draw(what, t.file, t.caption, core.plot_grid, A,
+              {h = t.h, w = t.w, cols = t.cols, normalize = t.normalize or normalize,
+               title = t.title, width = t.width, height = t.height})
+end
+
+-- plot.filters(A, {file=, h=, w=, cols=, title=, caption=, normalize="each",
+--                  width=, height=}): A is n_filters x (h*w), one filter per
+-- row; for a dense encoder (W is n_in x n_out) pass W:t().  By default each
+-- filter gets its own contrast (display_network: subtract the global mean,
+-- divide each filter by its largest |value|; black borders at -1).
+function plot.filters(A, t)
+  return grid("plot.filters", A, t, "each")
+end
+
+-- plot.images(A, {file=, h=, w=, cols=, title=, caption=, normalize="none",
+--                 width=, height=}): data (patches, digits), one image per row,
+-- shown with their values as they are (black = the smallest value).
+function plot.images(A, t)
+  return grid("plot.images", A, t, "none")
 end
 
 -- ---- JSON -----------------------------------------------------------------------

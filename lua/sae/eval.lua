@@ -1,0 +1,56 @@
+-- sae.eval: evaluating features the UFLDL way, by softmax regression.
+--
+--   local r = sae.softmax_regression(Xtrain, ytrain, Xtest, ytest,
+--                                    { lambda = 1e-4, max_iter = 100 })
+--   r.accuracy, r.error, r.confusion (K x K matrix: row = true class,
+--   column = predicted), r.model, r.history
+--
+-- Labels are class numbers 1..K (add 1 to MNIST's digits). The model is
+-- UFLDL's softmax regression (softmaxCost.m / softmaxTrain.m): logits
+-- theta x with no intercept, cost -1/m sum log p(y|x) + lambda/2 ||theta||^2,
+-- minimised by L-BFGS from a small random start.
+local core = require "sae.core"
+
+local M = {}
+
+local function n_classes(labels)
+  local k = 0
+  for _, y in ipairs(labels) do
+    if y % 1 ~= 0 or y < 1 then error("labels must be class numbers 1..K, got " .. tostring(y), 3) end
+    if y > k then k = y end
+  end
+  return k
+end
+
+-- Predicted classes (argmax of the logits) of a softmax model on X.
+function M.predict(model, X)
+  return model:encode(X, "logits"):argmax()
+end
+
+-- Accuracy and confusion matrix of predicted vs true classes.
+function M.score(pred, truth, k)
+  assert(#pred == #truth, "score: prediction and truth lengths differ")
+  local C = core.matrix(k, k)
+  local right = 0
+  for i = 1, #truth do
+    C:set(truth[i], pred[i], C:get(truth[i], pred[i]) + 1)
+    if pred[i] == truth[i] then right = right + 1 end
+  end
+  return right / #truth, C
+end
+
+function M.softmax_regression(Xtr, ytr, Xte, yte, opts)
+  opts = opts or {}
+  local k = opts.classes or math.max(n_classes(ytr), n_classes(yte))
+  local model = core.model(Xtr:cols())
+  model:add("dense", { n_out = k, bias = 0, init_scale = opts.init_scale or 0.005, name = "logits" })
+  model:add("softmax")
+  model:add("l2", { lambda = opts.lambda or 1e-4 })
+  model:build()
+  local hist = core.lbfgs(model, Xtr, { labels = ytr, max_iter = opts.max_iter or 100,
+                                        verbose = opts.verbose })
+  local acc, C = M.score(M.predict(model, Xte), yte, k)
+  return { accuracy = acc, error = 1 - acc, confusion = C, model = model, history = hist }
+end
+
+return M
