@@ -14,7 +14,7 @@
 
 /* Initial step for gsl_deriv_central: GSL scales it down itself; entries are
  * O(1) in every check, so 1e-4 balances truncation (h^4) and round-off. */
-#define GC_STEP 1e-4
+#define GC_STEP 1e-3
 
 typedef struct gc_fn {
   sae_model *m;

@@ -76,6 +76,7 @@ void lsae_open_model(lua_State *L);
 void lsae_open_plot(lua_State *L);
 void lsae_open_util(lua_State *L);
 void lsae_open_data(lua_State *L);
+void lsae_open_optim(lua_State *L);
 
 /* luaopen for package.preload["sae.core"]; lua/sae/init.lua builds `sae` on it. */
 int luaopen_sae_core(lua_State *L);

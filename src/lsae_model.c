@@ -326,6 +326,8 @@ static void push_result(lua_State *L, const sae_gradcheck_result *r) {
   lua_setfield(L, -2, "tol");
   lua_pushinteger(L, (lua_Integer)r->n_checked);
   lua_setfield(L, -2, "n");
+  lua_pushinteger(L, (lua_Integer)r->worst_index + 1);
+  lua_setfield(L, -2, "worst");
   lua_pushboolean(L, r->passed);
   lua_setfield(L, -2, "passed");
 }

@@ -16,8 +16,8 @@
 #include <unistd.h>
 #include "registry.h"
 
-#define N_PLUGINS 5 /* dense, activation, loss, weight_decay, penalty_l1 */
-#define N_TYPES 9   /* dense; sigmoid tanh relu identity; squared_error cross_entropy; l1; l2 */
+#define N_PLUGINS 7 /* dense, activation, loss, weight_decay, penalty_l1, penalty_kl, softmax */
+#define N_TYPES 11  /* dense; sigmoid tanh relu identity; squared_error cross_entropy; kl; l1; softmax; l2 */
 
 static const char *env_dir(const char *var) {
   const char *d = getenv(var);
@@ -71,10 +71,12 @@ END_TEST
 START_TEST(test_load_order) {
   /* Files in byte order, types in descriptor order. */
   static const char *const want[N_TYPES] = {"sigmoid", "tanh", "relu", "identity", "dense",
-                                            "squared_error", "cross_entropy", "l1", "l2"};
+                                            "squared_error", "cross_entropy", "kl", "l1",
+                                            "softmax", "l2"};
   static const char *const owner_name[N_TYPES] = {"activation", "activation", "activation",
                                                   "activation", "dense", "loss", "loss",
-                                                  "penalty_l1", "weight_decay"};
+                                                  "penalty_kl", "penalty_l1", "softmax",
+                                                  "weight_decay"};
   sae_registry *r = loaded();
   for (size_t i = 0; i < N_TYPES; i++) {
     const sae_plugin *owner = NULL;

@@ -24,6 +24,7 @@ end
 sae.softmax_regression = require("sae.eval").softmax_regression
 sae.score = require("sae.eval").score
 sae.gradcheck = core.gradcheck_type
+sae.lbfgs = core.lbfgs
 
 -- What the runtime knows of this run (script, seed, out, versions...); a
 -- script run outside `saelab run` (a test harness) gets an empty record.
