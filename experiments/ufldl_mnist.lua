@@ -35,15 +35,8 @@ GSL's `gsl_deriv_central`), above the exercise's 1e-9 criterion, while the
 per-type checks of `make check` reach 1e-11.
 ]]
 local function build(hidden)
-  local m = sae.model(n_vis)
-  m:add("dense", { n_out = hidden, name = "W1" })
-  m:add("sigmoid", { name = "code" })
-  m:add("kl", { rho = rho, beta = beta })
-  m:add("dense", { n_out = n_vis, name = "W2" })
-  m:add("sigmoid", { name = "out" })
-  m:add("squared_error")
-  m:add("l2", { lambda = lambda })
-  return m:build()
+  return sae.models.ufldl_sparse_autoencoder { n_vis = n_vis, n_hid = hidden, rho = rho,
+                                               beta = beta, lambda = lambda }
 end
 local gc = build(4):gradcheck(X:rowrange(1, 2))
 sae.report.table {

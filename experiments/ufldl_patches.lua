@@ -63,15 +63,8 @@ sae.plot.images(X:rowrange(1, 100), { file = "patches.png", h = size, w = size, 
   caption = "100 of the training patches after normalisation." })
 
 local function build()
-  local net = sae.model(n_vis)
-  net:add("dense", { n_out = n_hid, name = "W1" })
-  net:add("sigmoid", { name = "code" })
-  net:add("kl", { rho = rho, beta = beta })
-  net:add("dense", { n_out = n_vis, name = "W2" })
-  net:add("sigmoid", { name = "out" })
-  net:add("squared_error")
-  net:add("l2", { lambda = lambda })
-  return net:build()
+  return sae.models.ufldl_sparse_autoencoder { n_vis = n_vis, n_hid = n_hid, rho = rho,
+                                               beta = beta, lambda = lambda }
 end
 
 --[[

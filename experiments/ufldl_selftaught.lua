@@ -46,15 +46,8 @@ sae.report.table {
 --[[
 ## Features: a sparse autoencoder on the unlabelled digits
 ]]
-local net = sae.model(784)
-net:add("dense", { n_out = n_hid, name = "W1" })
-net:add("sigmoid", { name = "code" })
-net:add("kl", { rho = 0.1, beta = 3 })
-net:add("dense", { n_out = 784, name = "W2" })
-net:add("sigmoid")
-net:add("squared_error")
-net:add("l2", { lambda = 3e-3 })
-net:build()
+local net = sae.models.ufldl_sparse_autoencoder { n_vis = 784, n_hid = n_hid, rho = 0.1,
+                                                  beta = 3, lambda = 3e-3 }
 local hist = sae.lbfgs(net, Xu, { max_iter = ae_iter })
 sae.plot.curve {
   file = "cost.png", series = { { x = hist.iter, y = hist.cost, title = "J(W,b)" } },

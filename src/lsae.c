@@ -79,11 +79,9 @@ static int l_clock(lua_State *L) {
   return 1;
 }
 
-/* sae.versions(): {saelab, gsl, lua, cblas, blas_core, blas_threads}. */
-static int l_versions(lua_State *L) {
-  lua_newtable(L);
+void lsae_set_versions(lua_State *L) {
   lua_pushstring(L, sae_version());
-  lua_setfield(L, -2, "saelab");
+  lua_setfield(L, -2, "version");
   lua_pushstring(L, sae_gsl_version());
   lua_setfield(L, -2, "gsl");
   lua_pushstring(L, LUA_RELEASE);
@@ -94,7 +92,29 @@ static int l_versions(lua_State *L) {
   lua_setfield(L, -2, "blas_core");
   lua_pushinteger(L, sae_blas_threads());
   lua_setfield(L, -2, "blas_threads");
+}
+
+/* sae.versions(): {version, gsl, lua, cblas, blas_core, blas_threads}. */
+static int l_versions(lua_State *L) {
+  lua_newtable(L);
+  lsae_set_versions(L);
   return 1;
+}
+
+void lsae_push_gradcheck(lua_State *L, const sae_gradcheck_result *r) {
+  lua_newtable(L);
+  lua_pushnumber(L, r->rel_error);
+  lua_setfield(L, -2, "rel_error");
+  lua_pushnumber(L, r->max_abs_err);
+  lua_setfield(L, -2, "max_abs_err");
+  lua_pushnumber(L, r->tol);
+  lua_setfield(L, -2, "tol");
+  lua_pushinteger(L, (lua_Integer)r->n_checked);
+  lua_setfield(L, -2, "n");
+  lua_pushinteger(L, (lua_Integer)r->worst_index + 1);
+  lua_setfield(L, -2, "worst");
+  lua_pushboolean(L, r->passed);
+  lua_setfield(L, -2, "passed");
 }
 
 static void push_type(lua_State *L, const sae_type *t, const sae_plugin *p, const char *origin) {
@@ -196,17 +216,7 @@ static int l_gradcheck_type(lua_State *L) {
   sae_error e = {0, ""};
   int rc = sae_gradcheck_type(t, hp->n, hp->name, hp->value, lsae_rng(L), &r, &e);
   if (rc) return lsae_fail(L, rc, &e);
-  lua_newtable(L);
-  lua_pushnumber(L, r.rel_error);
-  lua_setfield(L, -2, "rel_error");
-  lua_pushnumber(L, r.max_abs_err);
-  lua_setfield(L, -2, "max_abs_err");
-  lua_pushnumber(L, r.tol);
-  lua_setfield(L, -2, "tol");
-  lua_pushinteger(L, (lua_Integer)r.n_checked);
-  lua_setfield(L, -2, "n");
-  lua_pushboolean(L, r.passed);
-  lua_setfield(L, -2, "passed");
+  lsae_push_gradcheck(L, &r);
   return 1;
 }
 

@@ -70,6 +70,16 @@ int lsae_read_hparams(lua_State *L, int idx, const char *const *skip, lsae_hp *h
  * the stack until the batch is used), mode "train" (default) or "eval". */
 void lsae_read_batch(lua_State *L, int xarg, int optarg, sae_batch *b);
 
+/* Set version, gsl, lua, cblas (the library serving cblas_dgemm), blas_core
+ * and blas_threads in the table at the top of the stack (run records and
+ * sae.versions()). */
+void lsae_set_versions(lua_State *L);
+
+/* Push a gradient check's result as {rel_error, max_abs_err, tol, n, worst
+ * (1-based entry with the largest error), passed}. */
+struct sae_gradcheck_result;
+void lsae_push_gradcheck(lua_State *L, const struct sae_gradcheck_result *r);
+
 /* Each binding file adds its functions to the module table at the top of the stack. */
 void lsae_open_matrix(lua_State *L);
 void lsae_open_model(lua_State *L);

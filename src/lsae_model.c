@@ -316,22 +316,6 @@ static int l_nodes(lua_State *L) {
   return 1;
 }
 
-static void push_result(lua_State *L, const sae_gradcheck_result *r) {
-  lua_newtable(L);
-  lua_pushnumber(L, r->rel_error);
-  lua_setfield(L, -2, "rel_error");
-  lua_pushnumber(L, r->max_abs_err);
-  lua_setfield(L, -2, "max_abs_err");
-  lua_pushnumber(L, r->tol);
-  lua_setfield(L, -2, "tol");
-  lua_pushinteger(L, (lua_Integer)r->n_checked);
-  lua_setfield(L, -2, "n");
-  lua_pushinteger(L, (lua_Integer)r->worst_index + 1);
-  lua_setfield(L, -2, "worst");
-  lua_pushboolean(L, r->passed);
-  lua_setfield(L, -2, "passed");
-}
-
 /* net:gradcheck(X [, opts]) -> {rel_error, max_abs_err, tol, n, passed} */
 static int l_gradcheck(lua_State *L) {
   sae_model *m = check_built(L, 1);
@@ -341,7 +325,7 @@ static int l_gradcheck(lua_State *L) {
   sae_error e = {0, ""};
   int rc = sae_gradcheck_model(m, &b, &r, &e);
   if (rc) return lsae_fail(L, rc, &e);
-  push_result(L, &r);
+  lsae_push_gradcheck(L, &r);
   return 1;
 }
 

@@ -334,16 +334,7 @@ static int push_run_info(lua_State *L) {
     lua_settable(L, -3);
   }
   lua_setfield(L, -2, "args");
-  lua_pushstring(L, sae_version());
-  lua_setfield(L, -2, "version");
-  lua_pushstring(L, sae_gsl_version());
-  lua_setfield(L, -2, "gsl");
-  lua_pushstring(L, LUA_RELEASE);
-  lua_setfield(L, -2, "lua");
-  lua_pushstring(L, sae_cblas_library());
-  lua_setfield(L, -2, "cblas");
-  lua_pushstring(L, sae_blas_core());
-  lua_setfield(L, -2, "blas_core");
+  lsae_set_versions(L);
   lua_pushinteger(L, (lua_Integer)time(NULL));
   lua_setfield(L, -2, "started");
   lua_setfield(L, -2, "run");
