@@ -2,7 +2,8 @@
  *
  * Environment (set by `make check`):
  *   SAE_TEST_PLUGIN_DIR   the built plugins (plugins/.libs): dense.so,
- *                         activation.so, loss.so, weight_decay.so, penalty_l1.so
+ *                         activation.so, loss.so, weight_decay.so, penalty_l1.so,
+ *                         penalty_kl.so, softmax.so, topk.so
  *   SAE_TEST_FIXTURE_DIR  the built fixtures (tests/fixtures/.libs): bad_abi.so,
  *                         no_symbol.so, declines.so, small_size.so, dup_type.so,
  *                         buggy.so
@@ -16,8 +17,9 @@
 #include <unistd.h>
 #include "registry.h"
 
-#define N_PLUGINS 7 /* dense, activation, loss, weight_decay, penalty_l1, penalty_kl, softmax */
-#define N_TYPES 11  /* dense; sigmoid tanh relu identity; squared_error cross_entropy; kl; l1; softmax; l2 */
+#define N_PLUGINS 8 /* dense, activation, loss, weight_decay, penalty_l1, penalty_kl, softmax, topk */
+#define N_TYPES 13  /* dense; sigmoid tanh relu identity; squared_error cross_entropy; kl; l1; softmax;
+                       topk ksparse; l2 */
 
 static const char *env_dir(const char *var) {
   const char *d = getenv(var);
@@ -34,7 +36,7 @@ static const char *join(char *buf, size_t n, const char *dir, const char *name) 
   return buf;
 }
 
-/* A registry holding the five plugins of the build tree. */
+/* A registry holding the N_PLUGINS plugins of the build tree. */
 static sae_registry *loaded(void) {
   sae_registry *r = sae_registry_alloc();
   ck_assert_ptr_nonnull(r);
@@ -72,11 +74,11 @@ START_TEST(test_load_order) {
   /* Files in byte order, types in descriptor order. */
   static const char *const want[N_TYPES] = {"sigmoid", "tanh", "relu", "identity", "dense",
                                             "squared_error", "cross_entropy", "kl", "l1",
-                                            "softmax", "l2"};
+                                            "softmax", "topk", "ksparse", "l2"};
   static const char *const owner_name[N_TYPES] = {"activation", "activation", "activation",
                                                   "activation", "dense", "loss", "loss",
                                                   "penalty_kl", "penalty_l1", "softmax",
-                                                  "weight_decay"};
+                                                  "topk", "topk", "weight_decay"};
   sae_registry *r = loaded();
   for (size_t i = 0; i < N_TYPES; i++) {
     const sae_plugin *owner = NULL;

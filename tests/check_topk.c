@@ -1,0 +1,419 @@
+/* check_topk.c -- plugins/topk.c: the "topk" activation and the fused "ksparse" layer.
+ *
+ * core:   top-k by hand (ties, negative values), EVAL keeps floor(alpha k),
+ *         backward masks; ksparse forward and backward equal the dense-masked
+ *         twin (tests/ksparse_ref.c) to 1e-12, tied and untied, TRAIN and EVAL.
+ * limits: k = n (keeps everything), a kept unit that is exactly 0, one example.
+ * errors: k > width, alpha k > width, k <= 0 at model creation, retune refused
+ *         with the old value kept, FIXED n_hid, non-finite input.
+ * Environment: SAE_TEST_PLUGIN_DIR (make check sets it). */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_randist.h>
+#include "model.h"
+#include "registry.h"
+#include "ksparse_ref.h"
+
+#define TOL 1e-12
+
+static sae_registry *reg;
+
+static const sae_type *type_named(const char *name) {
+  const sae_type *t = sae_registry_find(reg, name);
+  ck_assert_msg(t != NULL, "type %s not registered", name);
+  return t;
+}
+
+static gsl_matrix *from_array(size_t r, size_t c, const double *a) {
+  gsl_matrix *A = gsl_matrix_alloc(r, c);
+  memcpy(A->data, a, r * c * sizeof *a);
+  return A;
+}
+
+/* A one-node model of type name on n_in inputs with n_hp overrides, built. */
+static sae_model *one_node(const char *name, size_t n_in, size_t n_hp, const char *const *hn,
+                           const double *hv, gsl_rng *rng) {
+  sae_error e = {0, ""};
+  sae_model *m = sae_model_alloc(n_in);
+  ck_assert_int_eq(sae_model_add(m, type_named(name), "node", NULL, NULL, NULL, n_hp, hn, hv, &e), 0);
+  ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
+  return m;
+}
+
+static void assert_matrix_eq(const gsl_matrix *A, const gsl_matrix *B, double tol, const char *what) {
+  ck_assert_uint_eq(A->size1, B->size1);
+  ck_assert_uint_eq(A->size2, B->size2);
+  for (size_t i = 0; i < A->size1; i++)
+    for (size_t j = 0; j < A->size2; j++)
+      ck_assert_msg(fabs(gsl_matrix_get(A, i, j) - gsl_matrix_get(B, i, j)) <= tol,
+                    "%s[%zu][%zu]: %.17g vs %.17g", what, i, j, gsl_matrix_get(A, i, j),
+                    gsl_matrix_get(B, i, j));
+}
+
+/* ---- topk by hand ------------------------------------------------------------- */
+
+/* Row 0: 0.7 twice (j = 0, 2) competing for the second place behind 2.385.
+ * Row 1: all negative; -0.5 twice (j = 0, 3) behind -0.25. */
+static const double X25[] = {0.7, -1.25, 0.7, 2.385, -0.3,
+                             -0.5, -0.25, -2.0, -0.5, -3.1};
+static const double P25[] = {1.5, -2.25, 0.375, 3.0, -0.8,
+                             -1.1, 0.45, 2.2, -0.6, 1.7};
+
+START_TEST(test_topk_by_hand) {
+  static const double want_train[] = {0.7, 0, 0, 2.385, 0,  -0.5, -0.25, 0, 0, 0};
+  static const double want_dx[] = {1.5, 0, 0, 3.0, 0,  -1.1, 0.45, 0, 0, 0};
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  const char *hn[] = {"k"};
+  double hv[] = {2};
+  sae_model *m = one_node("topk", 5, 1, hn, hv, rng);
+  gsl_matrix *x = from_array(2, 5, X25), *P = from_array(2, 5, P25);
+  gsl_matrix *want = from_array(2, 5, want_train), *wdx = from_array(2, 5, want_dx);
+  gsl_matrix *dx = gsl_matrix_alloc(2, 5);
+  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_error e = {0, ""};
+  double cost;
+  ck_assert_msg(sae_model_eval_probe(m, &b, P, dx, &cost, &e) == 0, "%s", e.msg);
+  assert_matrix_eq(sae_model_output(m, 0), want, 0.0, "y");
+  assert_matrix_eq(dx, wdx, 0.0, "dx");
+  ck_assert_double_eq_tol(cost, 0.7 * 1.5 + 2.385 * 3.0 + 0.5 * 1.1 - 0.25 * 0.45, 1e-15);
+  gsl_matrix_free(x);
+  gsl_matrix_free(P);
+  gsl_matrix_free(want);
+  gsl_matrix_free(wdx);
+  gsl_matrix_free(dx);
+  sae_model_free(m);
+  gsl_rng_free(rng);
+}
+END_TEST
+
+START_TEST(test_topk_eval_alpha) {
+  /* k = 2, alpha = 1.5: EVAL keeps 3 (both tied entries of each row now). */
+  static const double want_eval[] = {0.7, 0, 0.7, 2.385, 0,  -0.5, -0.25, 0, -0.5, 0};
+  static const double want_dx[] = {1.5, 0, 0.375, 3.0, 0,  -1.1, 0.45, 0, -0.6, 0};
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  const char *hn[] = {"k", "alpha"};
+  double hv[] = {2, 1.5};
+  sae_model *m = one_node("topk", 5, 2, hn, hv, rng);
+  gsl_matrix *x = from_array(2, 5, X25), *P = from_array(2, 5, P25);
+  gsl_matrix *want = from_array(2, 5, want_eval), *wdx = from_array(2, 5, want_dx);
+  gsl_matrix *dx = gsl_matrix_alloc(2, 5);
+  sae_batch b = {2, x, NULL, NULL, SAE_MODE_EVAL};
+  sae_error e = {0, ""};
+  const gsl_matrix *out;
+  ck_assert_msg(sae_model_encode(m, &b, 0, &out, &e) == 0, "%s", e.msg);
+  assert_matrix_eq(out, want, 0.0, "y (encode)");
+  double cost;
+  ck_assert_msg(sae_model_eval_probe(m, &b, P, dx, &cost, &e) == 0, "%s", e.msg);
+  assert_matrix_eq(dx, wdx, 0.0, "dx (EVAL)");
+  gsl_matrix_free(x);
+  gsl_matrix_free(P);
+  gsl_matrix_free(want);
+  gsl_matrix_free(wdx);
+  gsl_matrix_free(dx);
+  sae_model_free(m);
+  gsl_rng_free(rng);
+}
+END_TEST
+
+/* ---- ksparse against the dense-masked twin ------------------------------------- */
+
+enum { KM = 7, KN = 13, KH = 11, KK = 3 };
+
+/* A tensor of node 0 and its gradient (same offset in the gradient block). */
+static gsl_matrix tensor_of(sae_model *m, const char *name, int grad) {
+  gsl_matrix *v;
+  sae_error e = {0, ""};
+  ck_assert_msg(sae_model_tensor(m, 0, name, &v, &e) == 0, "%s", e.msg);
+  gsl_matrix g = *v;
+  if (grad) g.data = sae_model_grad(m)->data + (v->data - sae_model_theta(m)->data);
+  return g;
+}
+
+static void ksparse_vs_twin(int tied, sae_mode mode, double alpha, unsigned long seed) {
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(rng, seed);
+  const char *hn[] = {"n_hid", "k", "alpha", "init_scale", "tied"};
+  double hv[] = {KH, KK, alpha, 0.5, tied};
+  sae_model *m = one_node("ksparse", KN, 5, hn, hv, rng);
+  const size_t kk = mode == SAE_MODE_EVAL ? (size_t)floor(alpha * KK + 1e-6) : KK;
+
+  /* Non-zero biases so every term is exercised. */
+  gsl_matrix b = tensor_of(m, "b", 0), bd = tensor_of(m, "b_dec", 0);
+  for (size_t j = 0; j < KH; j++) gsl_matrix_set(&b, 0, j, gsl_ran_gaussian(rng, 0.3));
+  for (size_t j = 0; j < KN; j++) gsl_matrix_set(&bd, 0, j, gsl_ran_gaussian(rng, 0.3));
+  gsl_matrix W = tensor_of(m, "W", 0), D = tensor_of(m, tied ? "W" : "V", 0);
+
+  gsl_matrix *x = gsl_matrix_alloc(KM, KN), *R = gsl_matrix_alloc(KM, KN);
+  gsl_matrix *dx = gsl_matrix_alloc(KM, KN);
+  for (size_t i = 0; i < KM * KN; i++) {
+    x->data[i] = gsl_rng_uniform(rng) * 2 - 1;
+    R->data[i] = gsl_ran_gaussian(rng, 1.0);
+  }
+  sae_batch bt = {KM, x, NULL, NULL, mode};
+  sae_error e = {0, ""};
+  double cost;
+  ck_assert_msg(sae_model_eval_probe(m, &bt, R, dx, &cost, &e) == 0, "%s", e.msg);
+
+  /* The twin, on the same parameters.  Its gradients start at zero. */
+  gsl_matrix *Z = gsl_matrix_alloc(KM, KH), *M = gsl_matrix_alloc(KM, KH);
+  gsl_matrix *Zs = gsl_matrix_alloc(KM, KH), *dZ = gsl_matrix_alloc(KM, KH);
+  gsl_matrix *Y = gsl_matrix_alloc(KM, KN), *rdx = gsl_matrix_calloc(KM, KN);
+  gsl_matrix *gW = gsl_matrix_calloc(KH, KN), *gV = gsl_matrix_calloc(KH, KN);
+  gsl_matrix *gb = gsl_matrix_calloc(1, KH), *gbd = gsl_matrix_calloc(1, KN);
+  ksparse_ref_encode(x, &W, &b, Z);
+  ksparse_ref_mask(Z, kk, M);
+  ksparse_ref_decode(Z, M, &D, &bd, Zs, Y);
+  ksparse_ref_backward(x, Zs, M, &W, &D, R, dZ, gW, gb, tied ? gW : gV, gbd, rdx);
+
+  assert_matrix_eq(sae_model_output(m, 0), Y, TOL, "y");
+  assert_matrix_eq(dx, rdx, TOL, "dx");
+  gsl_matrix g;
+  g = tensor_of(m, "W", 1);
+  assert_matrix_eq(&g, gW, TOL, "grad W");
+  g = tensor_of(m, "b", 1);
+  assert_matrix_eq(&g, gb, TOL, "grad b");
+  g = tensor_of(m, "b_dec", 1);
+  assert_matrix_eq(&g, gbd, TOL, "grad b_dec");
+  if (!tied) {
+    g = tensor_of(m, "V", 1);
+    assert_matrix_eq(&g, gV, TOL, "grad V");
+  }
+  /* The support and dz the node kept in ws: ascending indices, kk per example. */
+  const sae_node *nd = sae_model_node(m, 0);
+  ck_assert_uint_eq(nd->ws_per_example, 3 * KH);
+  for (size_t i = 0; i < KM; i++) {
+    const double *S = nd->ws + i * 3 * KH + KH, *dz = S + KH;
+    size_t nnz = 0;
+    for (size_t j = 0; j < KH; j++) nnz += gsl_matrix_get(M, i, j) != 0;
+    ck_assert_uint_eq(nnz, kk);
+    for (size_t s = 0; s < kk; s++) {
+      size_t j = (size_t)S[s];
+      ck_assert(s == 0 || S[s] > S[s - 1]);
+      ck_assert(gsl_matrix_get(M, i, j) == 1.0);
+      ck_assert_double_eq_tol(dz[s], gsl_matrix_get(dZ, i, j), TOL);
+    }
+  }
+  gsl_matrix *mats[] = {x, R, dx, Z, M, Zs, dZ, Y, rdx, gW, gV, gb, gbd};
+  for (size_t i = 0; i < sizeof mats / sizeof *mats; i++) gsl_matrix_free(mats[i]);
+  sae_model_free(m);
+  gsl_rng_free(rng);
+}
+
+START_TEST(test_ksparse_twin_tied) { ksparse_vs_twin(1, SAE_MODE_TRAIN, 1, 2385); }
+END_TEST
+START_TEST(test_ksparse_twin_untied) { ksparse_vs_twin(0, SAE_MODE_TRAIN, 1, 4711); }
+END_TEST
+START_TEST(test_ksparse_twin_eval) { /* alpha = 2.5: floor(7.5) = 7 of 11 */
+  ksparse_vs_twin(1, SAE_MODE_EVAL, 2.5, 31);
+  ksparse_vs_twin(0, SAE_MODE_EVAL, 2.5, 32);
+}
+END_TEST
+
+/* ---- limits ------------------------------------------------------------------- */
+
+START_TEST(test_topk_keep_all_and_zero) {
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  const char *hn[] = {"k"};
+  double five[] = {5}, two[] = {2};
+  sae_model *m = one_node("topk", 5, 1, hn, five, rng);
+  gsl_matrix *x = from_array(2, 5, X25), *P = from_array(2, 5, P25);
+  gsl_matrix *dx = gsl_matrix_alloc(2, 5);
+  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_error e = {0, ""};
+  double cost;
+  ck_assert_int_eq(sae_model_eval_probe(m, &b, P, dx, &cost, &e), 0);
+  assert_matrix_eq(sae_model_output(m, 0), x, 0.0, "y (k = n)");
+  assert_matrix_eq(dx, P, 0.0, "dx (k = n)");
+  sae_model_free(m);
+
+  /* One example whose second-largest entry is exactly 0: kept, so its gradient flows. */
+  static const double x1[] = {0.0, -1.5, 3.25, -0.125, -2.0};
+  gsl_matrix *x0 = from_array(1, 5, x1);
+  gsl_matrix_view P0 = gsl_matrix_submatrix(P, 0, 0, 1, 5);
+  gsl_matrix_view d0 = gsl_matrix_submatrix(dx, 0, 0, 1, 5);
+  m = one_node("topk", 5, 1, hn, two, rng);
+  sae_batch b1 = {1, x0, NULL, NULL, SAE_MODE_TRAIN};
+  ck_assert_int_eq(sae_model_eval_probe(m, &b1, &P0.matrix, &d0.matrix, &cost, &e), 0);
+  ck_assert_double_eq(gsl_matrix_get(dx, 0, 0), 1.5);
+  ck_assert_double_eq(gsl_matrix_get(dx, 0, 2), 0.375);
+  ck_assert_double_eq(gsl_matrix_get(dx, 0, 1) + gsl_matrix_get(dx, 0, 3) + gsl_matrix_get(dx, 0, 4), 0.0);
+  gsl_matrix_free(x0);
+  gsl_matrix_free(x);
+  gsl_matrix_free(P);
+  gsl_matrix_free(dx);
+  sae_model_free(m);
+  gsl_rng_free(rng);
+}
+END_TEST
+
+START_TEST(test_ksparse_keep_all) {
+  /* k = n_hid: every unit kept, the node is a plain linear autoencoder; still the twin. */
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(rng, 5);
+  const char *hn[] = {"n_hid", "k"};
+  double hv[] = {4, 4};
+  sae_model *m = one_node("ksparse", 3, 2, hn, hv, rng);
+  static const double xa[] = {0.25, -0.5, 1.125};
+  gsl_matrix *x = from_array(1, 3, xa), *Z = gsl_matrix_alloc(1, 4), *M = gsl_matrix_alloc(1, 4);
+  gsl_matrix *Zs = gsl_matrix_alloc(1, 4), *Y = gsl_matrix_alloc(1, 3);
+  gsl_matrix W = tensor_of(m, "W", 0), b = tensor_of(m, "b", 0), bd = tensor_of(m, "b_dec", 0);
+  sae_batch bt = {1, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_error e = {0, ""};
+  double cost;
+  ck_assert_int_eq(sae_model_forward(m, &bt, &cost, &e), 0);
+  ksparse_ref_encode(x, &W, &b, Z);
+  ksparse_ref_mask(Z, 4, M);
+  ksparse_ref_decode(Z, M, &W, &bd, Zs, Y);
+  assert_matrix_eq(sae_model_output(m, 0), Y, TOL, "y (k = n_hid)");
+  gsl_matrix_free(x);
+  gsl_matrix_free(Z);
+  gsl_matrix_free(M);
+  gsl_matrix_free(Zs);
+  gsl_matrix_free(Y);
+  sae_model_free(m);
+  gsl_rng_free(rng);
+}
+END_TEST
+
+/* ---- errors ------------------------------------------------------------------- */
+
+/* Add then build; returns the code of whichever failed (0: both passed). */
+static int try_build(const char *type, size_t n_in, size_t n_hp, const char *const *hn,
+                     const double *hv, sae_error *e) {
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  sae_model *m = sae_model_alloc(n_in);
+  int rc = sae_model_add(m, type_named(type), NULL, NULL, NULL, NULL, n_hp, hn, hv, e);
+  if (!rc) rc = sae_model_build(m, rng, e);
+  sae_model_free(m);
+  gsl_rng_free(rng);
+  return rc;
+}
+
+#define ASSERT_MSG_HAS(e, s) ck_assert_msg(strstr((e).msg, (s)) != NULL, "message \"%s\" lacks \"%s\"", (e).msg, (s))
+
+START_TEST(test_errors_at_creation) {
+  sae_error e = {0, ""};
+  const char *k_[] = {"k"}, *ka[] = {"k", "alpha"}, *hk[] = {"n_hid", "k"};
+  const char *hka[] = {"n_hid", "k", "alpha"};
+  double v40[] = {40}, v0[] = {0}, vneg[] = {-3}, v10a[] = {10, 3.5};
+  double h30k40[] = {30, 40}, h20k12a[] = {20, 12, 2.5};
+
+  ck_assert_int_eq(try_build("topk", 30, 1, k_, v40, &e), SAE_EHPARAM);
+  ASSERT_MSG_HAS(e, "k = 40 is larger than the input width 30");
+  ck_assert_int_eq(try_build("topk", 30, 2, ka, v10a, &e), SAE_EHPARAM);
+  ASSERT_MSG_HAS(e, "alpha = 3.5");
+  ASSERT_MSG_HAS(e, "35");
+  ck_assert_int_eq(try_build("topk", 30, 1, k_, v0, &e), SAE_EHPARAM);
+  ASSERT_MSG_HAS(e, "k = 0");
+
+  ck_assert_int_eq(try_build("ksparse", 13, 2, hk, h30k40, &e), SAE_EHPARAM);
+  ASSERT_MSG_HAS(e, "k = 40 is larger than n_hid = 30");
+  ck_assert_int_eq(try_build("ksparse", 13, 3, hka, h20k12a, &e), SAE_EHPARAM);
+  ASSERT_MSG_HAS(e, "alpha = 2.5");
+  ASSERT_MSG_HAS(e, "n_hid = 20");
+  ck_assert_int_eq(try_build("ksparse", 13, 1, k_, v0, &e), SAE_EHPARAM);
+  ASSERT_MSG_HAS(e, "k = 0");
+  ck_assert_int_eq(try_build("ksparse", 13, 1, k_, vneg, &e), SAE_EHPARAM);
+  ASSERT_MSG_HAS(e, "k = -3");
+}
+END_TEST
+
+START_TEST(test_retune) {
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  sae_error e = {0, ""};
+  int found;
+  /* topk on 5 inputs, k = 2: k = 6 refused (k kept), k = 4 taken and used. */
+  const char *hn[] = {"k"};
+  double two[] = {2};
+  sae_model *m = one_node("topk", 5, 1, hn, two, rng);
+  ck_assert_int_eq(sae_model_set_hp(m, 0, "k", 6, &e), SAE_EHPARAM);
+  ASSERT_MSG_HAS(e, "k = 6 is larger than the input width 5");
+  ck_assert_double_eq(sae_model_get_hp(m, 0, "k", &found), 2);
+  ck_assert_int_eq(sae_model_set_hp(m, 0, "alpha", 3, &e), SAE_EHPARAM); /* 6 > 5 */
+  ck_assert_double_eq(sae_model_get_hp(m, 0, "alpha", &found), 1);
+  ck_assert_int_eq(sae_model_set_hp(m, 0, "k", 4, &e), 0);
+  gsl_matrix *x = from_array(2, 5, X25);
+  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN};
+  double cost;
+  ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), 0);
+  const gsl_matrix *y = sae_model_output(m, 0);
+  for (size_t i = 0; i < 2; i++) {
+    size_t nnz = 0;
+    for (size_t j = 0; j < 5; j++) nnz += gsl_matrix_get(y, i, j) != 0;
+    ck_assert_uint_eq(nnz, 4);
+  }
+  sae_model_free(m);
+
+  /* ksparse n_hid = 11, k = 3: k = 12 refused, alpha*k > 11 refused, n_hid is FIXED. */
+  const char *hk[] = {"n_hid", "k"};
+  double v[] = {11, 3};
+  m = one_node("ksparse", 13, 2, hk, v, rng);
+  ck_assert_int_eq(sae_model_set_hp(m, 0, "k", 12, &e), SAE_EHPARAM);
+  ASSERT_MSG_HAS(e, "k = 12 is larger than n_hid = 11");
+  ck_assert_double_eq(sae_model_get_hp(m, 0, "k", &found), 3);
+  ck_assert_int_eq(sae_model_set_hp(m, 0, "alpha", 4, &e), SAE_EHPARAM);
+  ASSERT_MSG_HAS(e, "alpha = 4");
+  ck_assert_double_eq(sae_model_get_hp(m, 0, "alpha", &found), 1);
+  ck_assert_int_eq(sae_model_set_hp(m, 0, "n_hid", 20, &e), SAE_EHPARAM);
+  ck_assert_int_eq(sae_model_set_hp(m, 0, "k", 0, &e), SAE_EHPARAM);
+  ck_assert_int_eq(sae_model_set_hp(m, 0, "k", 11, &e), 0);
+  ck_assert_double_eq(sae_model_get_hp(m, 0, "k", &found), 11);
+  sae_model_free(m);
+  gsl_matrix_free(x);
+  gsl_rng_free(rng);
+}
+END_TEST
+
+START_TEST(test_nonfinite_input) {
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  const char *hn[] = {"k"};
+  double two[] = {2};
+  sae_model *m = one_node("topk", 5, 1, hn, two, rng);
+  gsl_matrix *x = from_array(2, 5, X25);
+  gsl_matrix_set(x, 1, 3, NAN);
+  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_error e = {0, ""};
+  double cost;
+  ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), SAE_ENUMERIC);
+  ASSERT_MSG_HAS(e, "x[2][4]");
+  gsl_matrix_free(x);
+  sae_model_free(m);
+  gsl_rng_free(rng);
+}
+END_TEST
+
+int main(void) {
+  sae_error_init();
+  const char *dir = getenv("SAE_TEST_PLUGIN_DIR");
+  if (!dir) {
+    fprintf(stderr, "check_topk: SAE_TEST_PLUGIN_DIR is not set\n");
+    return EXIT_FAILURE;
+  }
+  reg = sae_registry_alloc();
+  sae_registry_load_path(reg, dir);
+  Suite *s = suite_create("topk");
+  TCase *core = tcase_create("core"), *limits = tcase_create("limits");
+  TCase *errors = tcase_create("errors");
+  tcase_add_test(core, test_topk_by_hand);
+  tcase_add_test(core, test_topk_eval_alpha);
+  tcase_add_test(core, test_ksparse_twin_tied);
+  tcase_add_test(core, test_ksparse_twin_untied);
+  tcase_add_test(core, test_ksparse_twin_eval);
+  tcase_add_test(limits, test_topk_keep_all_and_zero);
+  tcase_add_test(limits, test_ksparse_keep_all);
+  tcase_add_test(errors, test_errors_at_creation);
+  tcase_add_test(errors, test_retune);
+  tcase_add_test(errors, test_nonfinite_input);
+  suite_add_tcase(s, core);
+  suite_add_tcase(s, limits);
+  suite_add_tcase(s, errors);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  sae_registry_free(reg);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
