@@ -69,13 +69,7 @@ compared with central differences (GSL's `gsl_deriv_central`) at the initial
 weights. UFLDL's measure: ||g_num - g|| / ||g_num + g||.
 ]]
 local gc = net:gradcheck(X)
-sae.report.table {
-  caption = "Gradient check of the 8-3-8 network at its initial weights",
-  header = { "parameters", "relative error", "tolerance", "passed" },
-  rows = { { gc.n, string.format("%.2e", gc.rel_error), string.format("%.0e", gc.tol),
-             tostring(gc.passed) } },
-}
-assert(gc.passed, "gradient check failed: relative error " .. gc.rel_error)
+sae.report.gradcheck(gc, "Gradient check of the 8-3-8 network at its initial weights")
 
 --[[
 ## Training

@@ -39,13 +39,7 @@ local function build(hidden)
                                                beta = beta, lambda = lambda }
 end
 local gc = build(4):gradcheck(X:rowrange(1, 2))
-sae.report.table {
-  caption = "Gradient check (784-4-784, 2 images, all parameters)",
-  header = { "parameters checked", "||g_num - g|| / ||g_num + g||", "tolerance", "passed" },
-  rows = { { gc.n, string.format("%.2e", gc.rel_error), "1e-09", tostring(gc.passed) } },
-}
-sae.report.metric("gradcheck_rel_error", gc.rel_error)
-assert(gc.passed and gc.rel_error < 1e-9, "gradient check failed: " .. gc.rel_error)
+sae.report.gradcheck(gc, "Gradient check (784-4-784, 2 images, all parameters)")
 
 --[[
 ## Training

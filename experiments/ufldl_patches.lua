@@ -76,13 +76,7 @@ We check the full 64-25-64 network on 10 patches, every parameter.
 ]]
 local net = build()
 local gc = net:gradcheck(X:rowrange(1, 10))
-sae.report.table {
-  caption = "Gradient check (10 patches, all parameters)",
-  header = { "parameters checked", "||g_num - g|| / ||g_num + g||", "tolerance", "passed" },
-  rows = { { gc.n, string.format("%.2e", gc.rel_error), "1e-09", tostring(gc.passed) } },
-}
-sae.report.metric("gradcheck_rel_error", gc.rel_error)
-assert(gc.passed and gc.rel_error < 1e-9, "gradient check failed: " .. gc.rel_error)
+sae.report.gradcheck(gc, "Gradient check (10 patches, all parameters)")
 
 --[[
 ## Training

@@ -282,6 +282,22 @@ end
 
 -- ---- figures ----------------------------------------------------------------
 
+-- report.gradcheck(gc, caption): a gradient check's result (what net:gradcheck
+-- returns) as a table and the metric gradcheck_rel_error; raises if it failed,
+-- so no training runs on a wrong gradient.
+function report.gradcheck(gc, caption)
+  report.table {
+    caption = caption or "Gradient check",
+    header = { "parameters checked", "||g_num - g|| / ||g_num + g||", "tolerance", "passed" },
+    rows = { { gc.n, string.format("%.2e", gc.rel_error), string.format("%.0e", gc.tol),
+               tostring(gc.passed) } },
+  }
+  report.metric("gradcheck_rel_error", gc.rel_error)
+  if not gc.passed then
+    error(string.format("gradient check failed: relative error %.3g >= %.0e", gc.rel_error, gc.tol), 2)
+  end
+end
+
 local function check_file(file, what)
   if type(file) ~= "string" or file == "" then
     error(what .. ": file must be a file name such as \"cost.png\"", 3)
