@@ -45,33 +45,8 @@ sae.report.gradcheck(gc, "Gradient check (784-4-784, 2 images, all parameters)")
 ## Training
 ]]
 local net = build(n_hid)
-local hist = sae.lbfgs(net, X, { max_iter = max_iter })
-local per_eval = hist.total_seconds / hist.n_evals
-sae.plot.curve {
-  file = "cost.png", series = { { x = hist.iter, y = hist.cost, title = "J(W,b)" } },
-  title = "Sparse autoencoder on MNIST: L-BFGS", xlabel = "iteration", ylabel = "cost",
-  logy = true, caption = "Cost per L-BFGS iteration.",
-}
-net:forward(X)
-local rho_hat = net:output("code"):colmean()
--- forward + backward of both layers: 3 products of m x n_vis x n_hid each
--- per layer, less the first layer's input gradient (not needed).
-local gflop = 2 * X:rows() * n_vis * n_hid * 5 / 1e9
-sae.report.table {
-  caption = "Training",
-  header = { "iterations", "evaluations", "final cost", "mean rho_hat", "rho",
-             "s per cost+gradient", "GFLOP/s in products", "total s", "status" },
-  rows = { { #hist.cost, hist.n_evals, string.format("%.5f", hist.cost[#hist.cost]),
-             string.format("%.4f", rho_hat:mean()), rho, string.format("%.4f", per_eval),
-             string.format("%.1f", gflop / per_eval), string.format("%.1f", hist.total_seconds),
-             hist.status } },
-}
-sae.report.metric("final_cost", hist.cost[#hist.cost])
-sae.report.metric("iterations", #hist.cost)
-sae.report.metric("evaluations", hist.n_evals)
-sae.report.metric("mean_rho_hat", rho_hat:mean())
-sae.report.metric("seconds_per_eval", per_eval)
-sae.report.metric("train_seconds", hist.total_seconds)
+sae.models.train_sparse_autoencoder(net, X, { max_iter = max_iter, rho = rho,
+                                           title = "Sparse autoencoder on MNIST: L-BFGS" })
 
 --[[
 ## The filters

@@ -1,5 +1,6 @@
 -- sae.models: the models the reproductions share, built from plugin types.
 local core = require "sae.core"
+local report = require "sae.report"
 
 local M = {}
 
@@ -17,6 +18,44 @@ function M.ufldl_sparse_autoencoder(o)
   net:add("squared_error")
   net:add("l2", { lambda = o.lambda or 1e-4 })
   return net:build()
+end
+
+-- Train a UFLDL sparse autoencoder (from ufldl_sparse_autoencoder) on X by
+-- full-batch L-BFGS and report it: the cost curve (cost.png), a "Training"
+-- table and the metrics final_cost, iterations, evaluations, mean_rho_hat,
+-- seconds_per_eval and train_seconds.  o: max_iter, rho (for the table),
+-- title (the figure's).  Returns the L-BFGS history and the mean activation
+-- of each hidden unit over X (a 1 x n_hid matrix).
+function M.train_sparse_autoencoder(net, X, o)
+  local hist = core.lbfgs(net, X, { max_iter = o.max_iter })
+  local per_eval = hist.total_seconds / hist.n_evals
+  report.plot.curve {
+    file = "cost.png", series = { { x = hist.iter, y = hist.cost, title = "J(W,b)" } },
+    title = o.title, xlabel = "iteration", ylabel = "cost", logy = true,
+    caption = "Cost per L-BFGS iteration.",
+  }
+  net:forward(X)
+  local rho_hat = net:output("code"):colmean()
+  local n_vis, n_hid = X:cols(), rho_hat:cols()
+  -- The matrix products of one cost + gradient: forward 2 layers x 2 m n_vis
+  -- n_hid, backward twice that, less the first layer's unused input gradient.
+  local gflop = 10 * X:rows() * n_vis * n_hid / 1e9
+  report.table {
+    caption = "Training",
+    header = { "iterations", "evaluations", "final cost", "mean rho_hat", "rho",
+               "s per cost+gradient", "GFLOP/s in products", "total s", "status" },
+    rows = { { #hist.cost, hist.n_evals, string.format("%.5f", hist.final_cost),
+               string.format("%.4f", rho_hat:mean()), o.rho, string.format("%.4f", per_eval),
+               string.format("%.1f", gflop / per_eval), string.format("%.1f", hist.total_seconds),
+               hist.status } },
+  }
+  report.metric("final_cost", hist.final_cost)
+  report.metric("iterations", #hist.cost)
+  report.metric("evaluations", hist.n_evals)
+  report.metric("mean_rho_hat", rho_hat:mean())
+  report.metric("seconds_per_eval", per_eval)
+  report.metric("train_seconds", hist.total_seconds)
+  return hist, rho_hat
 end
 
 return M
