@@ -12,7 +12,7 @@
  *   sae.ones(r, c)   sae.eye(n)   sae.onehot(n)   sae.ismatrix(v)
  *   sae.rand(r, c [, {dist = "uniform"|"normal", a = 0, b = 1, mean = 0, sigma = 1}])
  *   m:shape() rows() cols() get(i,j) set(i,j,v) row(i) rowrange(i,j) col(j)
- *   m:totable() copy() t() fill(v) scale(s) add(B) sub(B) axpy(alpha,B)
+ *   m:totable() copy([B]) t() fill(v) scale(s) add(B) sub(B) axpy(alpha,B)
  *   m:select(idx) hadamard(B) sum() mean() min() max() norm() dot(B)
  *   m:rowsum() colmean() argmax() threshold(t) map(name) equal(B [,tol])
  *   m:format([fmt]) isfinite()
@@ -471,8 +471,20 @@ static int l_matrix_totable(lua_State *L) {
   return 1;
 }
 
+/* m:copy() is a new matrix; m:copy(B) copies B into m (same shape: a
+ * parameter view, a row range) and returns m. */
 static int l_matrix_copy(lua_State *L) {
-  pushcopy(L, checkm(L, 1, "matrix:copy"));
+  const char *fn = "matrix:copy";
+  gsl_matrix *a = checkm(L, 1, fn);
+  if (lua_isnoneornil(L, 2)) {
+    pushcopy(L, a);
+    return 1;
+  }
+  gsl_matrix *b = checkm(L, 2, fn);
+  if (a->size1 != b->size1 || a->size2 != b->size2)
+    merr(L, "%s: shapes %zux%zu and %zux%zu differ", fn, a->size1, a->size2, b->size1, b->size2);
+  gsl_matrix_memcpy(a, b);
+  lua_settop(L, 1);
   return 1;
 }
 

@@ -457,6 +457,9 @@ static int cmd_run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   sae_error_init();
+  /* Progress lines of long runs reach a pipe or a log file as they are
+   * printed (`saelab run exp.lua | tee log`), not when the buffer fills. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2) {
     usage(stderr);
     return EXIT_FAILURE;

@@ -8,7 +8,9 @@
 -- Labels are class numbers 1..K (add 1 to MNIST's digits). The model is
 -- UFLDL's softmax regression (softmaxCost.m / softmaxTrain.m): logits
 -- theta x with no intercept, cost -1/m sum log p(y|x) + lambda/2 ||theta||^2,
--- minimised by L-BFGS from a small random start.
+-- minimised by L-BFGS from a small random start.  opts: lambda, max_iter,
+-- classes, init_scale, verbose, and bias = true for an intercept per class
+-- (not decayed; logistic regression as most papers run it).
 local core = require "sae.core"
 
 local M = {}
@@ -43,7 +45,8 @@ function M.softmax_regression(Xtr, ytr, Xte, yte, opts)
   opts = opts or {}
   local k = opts.classes or math.max(n_classes(ytr), n_classes(yte))
   local model = core.model(Xtr:cols())
-  model:add("dense", { n_out = k, bias = 0, init_scale = opts.init_scale or 0.005, name = "logits" })
+  model:add("dense", { n_out = k, bias = opts.bias and 1 or 0, init_scale = opts.init_scale or 0.005,
+                       name = "logits" })
   model:add("softmax")
   model:add("l2", { lambda = opts.lambda or 1e-4 })
   model:build()

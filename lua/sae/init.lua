@@ -23,6 +23,7 @@ for _, name in ipairs { "idx_images", "idx_labels", "image_f32be", "png", "mat",
 end
 sae.softmax_regression = require("sae.eval").softmax_regression
 sae.score = require("sae.eval").score
+sae.predict = require("sae.eval").predict
 sae.models = require "sae.models"
 sae.gradcheck = core.gradcheck_type
 sae.lbfgs = core.lbfgs

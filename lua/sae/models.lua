@@ -58,4 +58,45 @@ function M.train_sparse_autoencoder(net, X, o)
   return hist, rho_hat
 end
 
+-- The k-sparse autoencoder (Makhzani & Frey, ICLR 2014): one fused `ksparse`
+-- node "ks" (linear encoder, top-k, tied decoder) and the squared error.
+-- o: n_vis, n_hid, k, alpha, init_scale (paper: 0.01), tied (default 1),
+-- mean (squared_error's; default 1: the error averaged over the batch).
+function M.ksparse_autoencoder(o)
+  local net = core.model(assert(o.n_vis, "n_vis is required"))
+  net:add("ksparse", { name = "ks", n_hid = assert(o.n_hid, "n_hid is required"),
+                       k = assert(o.k, "k is required"), alpha = o.alpha or 1,
+                       init_scale = o.init_scale or 0.01, tied = o.tied or 1 })
+  net:add("squared_error", { mean = o.mean or 1 })
+  return net:build()
+end
+
+-- The paper's k schedule: k0 at the first epoch, falling linearly to k at
+-- epoch ceil(epochs / 2), then held.  Returns function(epoch) -> k.
+function M.k_schedule(k0, k, epochs)
+  local last = math.max(1, math.ceil(epochs / 2))
+  k0 = math.max(k0, k)
+  return function(epoch)
+    if epoch >= last or last == 1 then return k end
+    return math.floor(k0 + (k - k0) * (epoch - 1) / (last - 1) + 0.5)
+  end
+end
+
+-- The sparse encoder of a trained `ksparse` node as its own model, for
+-- features: dense (z = x W^T + b) then topk keeping floor(alpha k) units in
+-- EVAL mode (Algorithm 1, "sparse encoding").  The parameters are copied,
+-- so the encoder is a snapshot of net at this call.  Encode with
+-- enc:encode(X, "code").
+function M.ksparse_encoder(net, node, alpha)
+  local W = net:param(node, "W")
+  local n_hid, n_vis = W:rows(), W:cols()
+  local enc = core.model(n_vis)
+  enc:add("dense", { name = "enc", n_out = n_hid })
+  enc:add("topk", { name = "code", k = net:get(node, "k"), alpha = alpha })
+  enc:build()
+  enc:param("enc", "W"):copy(W:t())
+  enc:param("enc", "b"):copy(net:param(node, "b"))
+  return enc
+end
+
 return M
