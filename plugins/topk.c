@@ -69,6 +69,7 @@
  * TOPK_FLOOR_SLACK below.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_blas.h>
@@ -229,8 +230,12 @@ static const sae_type topk_type = {
 
 /* ---- ksparse: encoder, top-k and decoder in one node -------------------------- */
 
-enum { KS_N_HID, KS_K, KS_ALPHA, KS_INIT_SCALE, KS_TIED };
-enum { KS_W, KS_B, KS_B_DEC, KS_V }; /* tensor indices; V only when tied = 0 */
+enum { KS_N_HID, KS_K, KS_ALPHA, KS_INIT_SCALE, KS_TIED, KS_DENSE };
+enum { KS_W, KS_B, KS_B_DEC, KS_V }; /* V only when tied = 0; usage comes last (ks_usage) */
+
+/* Below this many multiply-adds a parallel region costs more than it saves
+ * (waking the second thread is a few microseconds). */
+#define KS_PARALLEL_MIN 20000
 
 static const sae_hparam ksparse_hparams[] = {
   {"n_hid", 100, 1, 1e6, SAE_HP_INT | SAE_HP_FIXED, "hidden units (paper: 1000 on MNIST)"},
@@ -240,12 +245,151 @@ static const sae_hparam ksparse_hparams[] = {
   {"init_scale", -1, -1, 1e3, SAE_HP_FIXED,
    "sigma of N(0, sigma^2) for W (and V); paper: 0.01; < 0: 1/sqrt(n_in)"},
   {"tied", 1, 0, 1, SAE_HP_INT | SAE_HP_FIXED, "1: decoder W^T (paper); 0: own decoder V"},
+  {"dense", 0, 0, 1, SAE_HP_INT,
+   "1: dense-masked path, Z_S with zeros and every product a dgemm (the benchmark's twin); "
+   "0: support-only kernels"},
   {NULL, 0, 0, 0, 0, NULL}
 };
 
 typedef struct ks_state {
-  size_t kk; /* units kept by the last forward; 0: no forward yet */
+  size_t kk;   /* units kept by the last forward; 0: no forward yet */
+  size_t m;    /* its examples */
+  sae_mode mode;
+  int dense;   /* its path (the ws layout backward reads) */
 } ks_state;
+
+/* The workspace of a batch of m examples keeping kk units (see the top of the file). */
+typedef struct ks_ws {
+  double *Z;       /* m x h: Z (dense path: Z_S after forward) */
+  double *dz;      /* sparse: m x kk, dz_i on S_i; dense: m x h, dZ */
+  uint32_t *S;     /* m x kk: S_i ascending */
+  uint32_t *pair;  /* m kk: pairs p = i kk + s grouped by unit j = S[p] (sparse backward) */
+  uint32_t *start; /* h + 1: unit j's pairs are pair[start[j] .. start[j+1]) */
+} ks_ws;
+
+static ks_ws ks_layout(const sae_node *nd, size_t m, size_t kk) {
+  const size_t h = (size_t)nd->hp[KS_N_HID];
+  ks_ws w;
+  w.Z = nd->ws;
+  w.dz = nd->ws + m * h;
+  w.S = (uint32_t *)(nd->ws + 2 * m * h);
+  w.pair = w.S + m * kk;
+  w.start = w.pair + m * kk;
+  return w;
+}
+
+static int ks_tied(const sae_node *nd) { return nd->hp[KS_TIED] != 0; }
+static size_t ks_usage(const sae_node *nd) { return ks_tied(nd) ? KS_V : KS_V + 1; }
+
+/* ---- ksparse: row kernels ------------------------------------------------------
+ * The build uses plain -O2 for the baseline x86-64: each kernel is compiled
+ * three times (AVX-512, AVX2, baseline) and the loader picks the best this CPU
+ * runs (GCC's target_clones, an ifunc).  `omp simd` vectorises the loops at
+ * -O2 (the reduction in ks_dot sums in lanes: a fixed order for a given
+ * machine, whatever the thread count). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define KS_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define KS_CLONES
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#define KS_PRAGMA(x) _Pragma(#x)
+#else
+#define KS_PRAGMA(x)
+#endif
+
+/* y += a u */
+KS_CLONES static void ks_axpy(size_t n, double a, const double *restrict u, double *restrict y) {
+  KS_PRAGMA(omp simd)
+  for (size_t t = 0; t < n; t++) y[t] += a * u[t];
+}
+
+/* y += a u + c v */
+KS_CLONES static void ks_axpy2(size_t n, double a, const double *restrict u, double c,
+                               const double *restrict v, double *restrict y) {
+  KS_PRAGMA(omp simd)
+  for (size_t t = 0; t < n; t++) y[t] += a * u[t] + c * v[t];
+}
+
+/* u . v */
+KS_CLONES static double ks_dot(size_t n, const double *restrict u, const double *restrict v) {
+  double d = 0.0;
+  KS_PRAGMA(omp simd reduction(+:d))
+  for (size_t t = 0; t < n; t++) d += u[t] * v[t];
+  return d;
+}
+
+/* y += u */
+KS_CLONES static void ks_add(size_t n, const double *restrict u, double *restrict y) {
+  KS_PRAGMA(omp simd)
+  for (size_t t = 0; t < n; t++) y[t] += u[t];
+}
+
+/* ---- ksparse: selection ---------------------------------------------------------- */
+
+static void ks_sift(const double *v, uint32_t *hp, size_t kk, size_t p) {
+  for (;;) {
+    size_t l = 2 * p + 1, r = l + 1, w = p;
+    if (l < kk && tk_ahead(v, hp[w], hp[l])) w = l;
+    if (r < kk && tk_ahead(v, hp[w], hp[r])) w = r;
+    if (w == p) return;
+    uint32_t t = hp[p];
+    hp[p] = hp[w];
+    hp[w] = t;
+    p = w;
+  }
+}
+
+static int ks_cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* S[0..kk) = the kk units of z[0..h) ahead of all others, ascending (tk_select
+ * with 32-bit indices).  Every unit in the heap has a lower index than the one
+ * scanned, so a tie never displaces it: one comparison against the root's
+ * value per unit.  Returns 0, or j+1 if z[j] is not finite. */
+static size_t ks_select(const double *z, size_t h, size_t kk, uint32_t *S) {
+  for (size_t j = 0; j < h; j++)
+    if (!isfinite(z[j])) return j + 1;
+  for (size_t s = 0; s < kk; s++) S[s] = (uint32_t)s;
+  if (kk < h) {
+    for (size_t p = kk / 2; p-- > 0;) ks_sift(z, S, kk, p);
+    double thr = z[S[0]];
+    for (size_t j = kk; j < h; j++)
+      if (z[j] > thr) {
+        S[0] = (uint32_t)j;
+        ks_sift(z, S, kk, 0);
+        thr = z[S[0]];
+      }
+  }
+  if (kk > 64) {
+    qsort(S, kk, sizeof *S, ks_cmp_u32);
+  } else {
+    for (size_t s = 1; s < kk; s++) { /* insertion sort: kk is small */
+      uint32_t v = S[s];
+      size_t t = s;
+      for (; t > 0 && S[t - 1] > v; t--) S[t] = S[t - 1];
+      S[t] = v;
+    }
+  }
+  return 0;
+}
+
+/* Zero row z[0..h) outside the ascending support S[0..kk). */
+static void ks_mask_row(double *z, size_t h, const uint32_t *S, size_t kk) {
+  size_t s = 0;
+  for (size_t j = 0; j < h; j++) {
+    if (s < kk && S[s] == j) {
+      s++;
+      continue;
+    }
+    z[j] = 0.0;
+  }
+}
+
+/* ---- ksparse: the type ------------------------------------------------------------ */
 
 static int ksparse_retune(sae_node *nd) {
   return tk_check(nd, "ksparse", nd->hp[KS_K], nd->hp[KS_ALPHA], (size_t)nd->hp[KS_N_HID],
@@ -261,13 +405,19 @@ static int ksparse_setup(sae_node *nd) {
   if (rc) return rc;
   const size_t h = (size_t)n_hid, n = nd->n_in;
   const double sigma = scale < 0 ? 1.0 / sqrt((double)n) : scale;
+  const int tied = ks_tied(nd);
   nd->n_out = n;
-  nd->n_tensors = nd->hp[KS_TIED] != 0 ? 3 : 4;
-  nd->ws_per_example = 3 * h;
+  nd->n_tensors = tied ? 4 : 5;
+  /* Z, dz (dense: dZ): 2 h; S, the pairs and start (h + 1), 32 bits each, with
+   * kk <= h: at most h + (h + 1) / 2 more (ks_layout). */
+  nd->ws_per_example = 3 * h + (h + 2) / 2;
   nd->tensor[KS_W] = (sae_tensor_spec){"W", h, n, SAE_INIT_NORMAL, sigma, SAE_TENSOR_DECAY};
   nd->tensor[KS_B] = (sae_tensor_spec){"b", 1, h, SAE_INIT_ZERO, 0.0, 0};
   nd->tensor[KS_B_DEC] = (sae_tensor_spec){"b_dec", 1, n, SAE_INIT_ZERO, 0.0, 0};
-  nd->tensor[KS_V] = (sae_tensor_spec){"V", h, n, SAE_INIT_NORMAL, sigma, SAE_TENSOR_DECAY};
+  if (!tied)
+    nd->tensor[KS_V] = (sae_tensor_spec){"V", h, n, SAE_INIT_NORMAL, sigma, SAE_TENSOR_DECAY};
+  nd->tensor[ks_usage(nd)] =
+    (sae_tensor_spec){"usage", 1, h, SAE_INIT_ZERO, 0.0, SAE_TENSOR_NOGRAD};
   return SAE_OK;
 }
 
@@ -283,52 +433,101 @@ static int ksparse_shape(sae_node *nd, const gsl_matrix *x, const gsl_matrix *a,
   return SAE_OK;
 }
 
+/* Every row of the m x n matrix at A (row stride lda) = v. */
+static void ks_fill_rows(double *A, size_t m, size_t n, size_t lda, const double *v) {
+  for (size_t i = 0; i < m; i++) memcpy(A + i * lda, v, n * sizeof *v);
+}
+
 static int ksparse_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *cost) {
-  const size_t m = x->size1, n = nd->n_in, h = (size_t)nd->hp[KS_N_HID], wpe = 3 * h;
+  const size_t m = x->size1, n = nd->n_in, h = (size_t)nd->hp[KS_N_HID];
   const size_t kk = tk_kept(nd->hp[KS_K], nd->hp[KS_ALPHA], nd->batch);
-  const gsl_matrix *W = &nd->param[KS_W];
-  const gsl_matrix *D = &nd->param[nd->n_tensors > KS_V ? KS_V : KS_W];
+  const int dense = nd->hp[KS_DENSE] != 0;
+  const gsl_matrix *W = &nd->param[KS_W], *D = &nd->param[ks_tied(nd) ? KS_W : KS_V];
   const double *b = nd->param[KS_B].data, *b_dec = nd->param[KS_B_DEC].data;
   ks_state *st = nd->state;
   int rc = ksparse_shape(nd, x, y, "y");
   (void)cost;
   if (rc) return rc;
   if (kk > h) return SAE_FAIL(nd, SAE_EHPARAM, "ksparse: keeps %zu of n_hid = %zu units", kk, h);
+  if ((double)m * (double)kk >= 4294967295.0)
+    return SAE_FAIL(nd, SAE_ESHAPE, "ksparse: %zu examples x %zu units kept: over 2^32 pairs, "
+                    "split the batch", m, kk);
   st->kk = 0;
+  const ks_ws w = ks_layout(nd, m, kk);
 
-  /* Z = 1 b + x W^T (W stored n_hid x n_in), into the first n_hid of each ws row. */
-  gsl_matrix_view Z = gsl_matrix_view_array_with_tda(nd->ws, m, h, wpe);
-  for (size_t i = 0; i < m; i++) memcpy(nd->ws + i * wpe, b, h * sizeof *b);
+  /* Z = 1 b + x W^T (W stored n_hid x n_in): one dgemm. */
+  gsl_matrix_view Z = gsl_matrix_view_array(w.Z, m, h);
+  ks_fill_rows(w.Z, m, h, h, b);
   if ((rc = gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, x, W, 1.0, &Z.matrix)))
     return SAE_FAIL(nd, rc, "ksparse: x W: shapes do not fit");
 
+  /* S_i = supp_kk(Z_i) and (sparse) y_i = b' + sum_{j in S_i} z_ij D_j, per example. */
+  size_t bad_i = m, bad_j = 0;
+  const int par = m > 1 && m * (h + (dense ? 0 : kk * n)) >= KS_PARALLEL_MIN;
+  (void)par;
+  KS_PRAGMA(omp parallel for schedule(static) if(par))
   for (size_t i = 0; i < m; i++) {
-    const double *z = nd->ws + i * wpe;
-    double *S = nd->ws + i * wpe + h;
-    double *restrict yi = y->data + i * y->tda;
-    size_t bad = tk_select(z, h, kk, S, 1);
-    if (bad)
-      return SAE_FAIL(nd, SAE_ENUMERIC, "ksparse: z[%zu][%zu] = %g is not finite", i + 1, bad,
-                      z[bad - 1]);
-    memcpy(yi, b_dec, n * sizeof *yi); /* y_i = b' + sum_{j in S_i} z_ij D_j */
-    for (size_t s = 0; s < kk; s++) {
-      const size_t j = (size_t)S[s];
-      const double a = z[j];
-      const double *restrict Dj = D->data + j * D->tda;
-      for (size_t t = 0; t < n; t++) yi[t] += a * Dj[t];
+    const double *z = w.Z + i * h;
+    const uint32_t *S = w.S + i * kk;
+    size_t bad = ks_select(z, h, kk, w.S + i * kk);
+    if (bad) {
+      KS_PRAGMA(omp critical(ks_bad))
+      if (i < bad_i) bad_i = i, bad_j = bad;
+      continue;
     }
+    if (dense) continue;
+    double *yi = y->data + i * y->tda;
+    memcpy(yi, b_dec, n * sizeof *yi);
+    for (size_t s = 0; s < kk; s++) ks_axpy(n, z[S[s]], D->data + S[s] * D->tda, yi);
+  }
+  if (bad_i < m)
+    return SAE_FAIL(nd, SAE_ENUMERIC, "ksparse: z[%zu][%zu] = %g is not finite", bad_i + 1,
+                    bad_j, w.Z[bad_i * h + bad_j - 1]);
+
+  if (dense) { /* Z_S = Z .* M in place, y = 1 b' + Z_S D: the twin's dgemm */
+    for (size_t i = 0; i < m; i++) ks_mask_row(w.Z + i * h, h, w.S + i * kk, kk);
+    ks_fill_rows(y->data, m, n, y->tda, b_dec);
+    if ((rc = gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Z.matrix, D, 1.0, y)))
+      return SAE_FAIL(nd, rc, "ksparse: Z_S D: shapes do not fit");
   }
   st->kk = kk;
+  st->m = m;
+  st->mode = nd->batch ? nd->batch->mode : SAE_MODE_TRAIN;
+  st->dense = dense;
+  return SAE_OK;
+}
+
+/* The dense-masked backward (dense = 1): every product a dgemm, as the twin. */
+static int ksparse_backward_dense(sae_node *nd, const gsl_matrix *x, const gsl_matrix *dy,
+                                  gsl_matrix *dx, const ks_ws *w, size_t kk) {
+  const size_t m = x->size1, h = (size_t)nd->hp[KS_N_HID];
+  const int tied = ks_tied(nd);
+  const gsl_matrix *W = &nd->param[KS_W], *D = &nd->param[tied ? KS_W : KS_V];
+  gsl_matrix *gW = &nd->grad[KS_W], *gD = &nd->grad[tied ? KS_W : KS_V];
+  double *gb = nd->grad[KS_B].data;
+  gsl_matrix_view Zs = gsl_matrix_view_array(w->Z, m, h), dZ = gsl_matrix_view_array(w->dz, m, h);
+  int rc;
+  if ((rc = gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, dy, D, 0.0, &dZ.matrix)))
+    return SAE_FAIL(nd, rc, "ksparse: dy D^T: shapes do not fit");
+  for (size_t i = 0; i < m; i++) {
+    double *dzi = w->dz + i * h;
+    ks_mask_row(dzi, h, w->S + i * kk, kk);
+    for (size_t j = 0; j < h; j++) gb[j] += dzi[j];
+  }
+  if ((rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Zs.matrix, dy, 1.0, gD)) ||
+      (rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &dZ.matrix, x, 1.0, gW)) ||
+      (dx && (rc = gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &dZ.matrix, W, 1.0, dx))))
+    return SAE_FAIL(nd, rc, "ksparse: backward dgemm: shapes do not fit");
   return SAE_OK;
 }
 
 static int ksparse_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
                             const gsl_matrix *dy, gsl_matrix *dx) {
-  const size_t m = x->size1, n = nd->n_in, h = (size_t)nd->hp[KS_N_HID], wpe = 3 * h;
-  const int tied = nd->n_tensors <= KS_V;
+  const size_t m = x->size1, n = nd->n_in, h = (size_t)nd->hp[KS_N_HID];
+  const int tied = ks_tied(nd);
   const gsl_matrix *W = &nd->param[KS_W], *D = &nd->param[tied ? KS_W : KS_V];
   gsl_matrix *gW = &nd->grad[KS_W], *gD = &nd->grad[tied ? KS_W : KS_V];
-  double *restrict gb = nd->grad[KS_B].data, *restrict gb_dec = nd->grad[KS_B_DEC].data;
+  double *gb = nd->grad[KS_B].data, *gb_dec = nd->grad[KS_B_DEC].data;
   const ks_state *st = nd->state;
   const size_t kk = st->kk;
   int rc;
@@ -336,36 +535,91 @@ static int ksparse_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix 
   if ((rc = ksparse_shape(nd, x, dy, "dy")) || (dx && (rc = ksparse_shape(nd, x, dx, "dx"))))
     return rc;
   if (kk == 0) return SAE_FAIL(nd, SAE_ESTATE, "ksparse: backward before a forward");
+  if (m != st->m)
+    return SAE_FAIL(nd, SAE_ESTATE, "ksparse: backward on %zu examples, the forward had %zu", m,
+                    st->m);
+  const ks_ws w = ks_layout(nd, m, kk);
 
-  for (size_t i = 0; i < m; i++) {
-    const double *restrict xi = x->data + i * x->tda;
-    const double *restrict dyi = dy->data + i * dy->tda;
-    const double *z = nd->ws + i * wpe, *S = nd->ws + i * wpe + h;
-    double *dz = nd->ws + i * wpe + 2 * h;
-    double *restrict dxi = dx ? dx->data + i * dx->tda : NULL;
-    for (size_t t = 0; t < n; t++) gb_dec[t] += dyi[t]; /* grad b' += 1^T dy */
-    for (size_t s = 0; s < kk; s++) {
-      const size_t j = (size_t)S[s];
-      const double a = z[j];
-      const double *restrict Dj = D->data + j * D->tda;
-      double d = 0.0; /* dz_ij = dy_i . D_j */
-      for (size_t t = 0; t < n; t++) d += dyi[t] * Dj[t];
-      dz[s] = d;
-      gb[j] += d;
-      double *restrict gWj = gW->data + j * gW->tda;
-      if (tied) { /* decoder z_ij dy_i and encoder dz_ij x_i land on the same row */
-        for (size_t t = 0; t < n; t++) gWj[t] += a * dyi[t] + d * xi[t];
-      } else {
-        double *restrict gDj = gD->data + j * gD->tda;
-        for (size_t t = 0; t < n; t++) gDj[t] += a * dyi[t];
-        for (size_t t = 0; t < n; t++) gWj[t] += d * xi[t];
+  for (size_t i = 0; i < m; i++) ks_add(n, dy->data + i * dy->tda, gb_dec); /* grad b' += 1^T dy */
+  if (st->dense) return ksparse_backward_dense(nd, x, dy, dx, &w, kk);
+
+  const size_t np = m * kk;
+  const int par = m > 1 && np * n >= KS_PARALLEL_MIN;
+  (void)par;
+  KS_PRAGMA(omp parallel if(par))
+  {
+    /* dz_ij = dy_i . D_j on the support, per example. */
+    KS_PRAGMA(omp for schedule(static))
+    for (size_t i = 0; i < m; i++) {
+      const double *dyi = dy->data + i * dy->tda;
+      for (size_t s = 0; s < kk; s++) {
+        const size_t p = i * kk + s;
+        w.dz[p] = ks_dot(n, dyi, D->data + w.S[p] * D->tda);
       }
-      if (dxi) { /* dx_i += dz_ij W_j */
-        const double *restrict Wj = W->data + j * W->tda;
-        for (size_t t = 0; t < n; t++) dxi[t] += d * Wj[t];
+    }
+    /* Group the pairs by unit (a counting sort, stable: ascending i within a unit). */
+    KS_PRAGMA(omp single)
+    {
+      memset(w.start, 0, (h + 1) * sizeof *w.start);
+      for (size_t p = 0; p < np; p++) w.start[w.S[p] + 1]++;
+      for (size_t j = 0; j < h; j++) w.start[j + 1] += w.start[j];
+      for (size_t p = 0; p < np; p++) w.pair[w.start[w.S[p]]++] = (uint32_t)p;
+      for (size_t j = h; j > 0; j--) w.start[j] = w.start[j - 1]; /* back to the beginnings */
+      w.start[0] = 0;
+    }
+    /* Per unit j, its examples in ascending order (the same order whatever the
+     * number of threads): grad b_j += dz_ij, grad D_j += z_ij dy_i, grad W_j += dz_ij x_i.
+     * Each gradient row is read and written by one thread, once per batch. */
+    KS_PRAGMA(omp for schedule(dynamic, 16) nowait)
+    for (size_t j = 0; j < h; j++) {
+      double gbj = gb[j];
+      double *gWj = gW->data + j * gW->tda, *gDj = gD->data + j * gD->tda;
+      for (uint32_t q = w.start[j]; q < w.start[j + 1]; q++) {
+        const size_t p = w.pair[q], i = p / kk;
+        const double a = w.Z[i * h + j], d = w.dz[p];
+        const double *xi = x->data + i * x->tda, *dyi = dy->data + i * dy->tda;
+        gbj += d;
+        if (tied) { /* decoder z_ij dy_i and encoder dz_ij x_i land on the same row */
+          ks_axpy2(n, a, dyi, d, xi, gWj);
+        } else {
+          ks_axpy(n, a, dyi, gDj);
+          ks_axpy(n, d, xi, gWj);
+        }
+      }
+      gb[j] = gbj;
+    }
+    /* dx_i += sum_{j in S_i} dz_ij W_j, per example. */
+    if (dx) {
+      KS_PRAGMA(omp for schedule(static))
+      for (size_t i = 0; i < m; i++) {
+        double *dxi = dx->data + i * dx->tda;
+        for (size_t s = 0; s < kk; s++) {
+          const size_t p = i * kk + s;
+          ks_axpy(n, w.dz[p], W->data + w.S[p] * W->tda, dxi);
+        }
       }
     }
   }
+  return SAE_OK;
+}
+
+/* usage_j += #{i : j in S_i}, the TRAIN support of the last forward (the SGD
+ * step calls it after its gradient step, on the same batch; eta unused).
+ * Experiments zero usage at an epoch's start and count units left at 0 as dead. */
+static int ksparse_update(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y, double eta) {
+  const ks_state *st = nd->state;
+  double *usage = nd->param[ks_usage(nd)].data;
+  (void)y;
+  (void)eta;
+  if (st->kk == 0) return SAE_FAIL(nd, SAE_ESTATE, "ksparse: update before a forward");
+  if (st->mode != SAE_MODE_TRAIN)
+    return SAE_FAIL(nd, SAE_ESTATE,
+                    "ksparse: update after an EVAL forward: usage counts the TRAIN support");
+  if (x->size1 != st->m)
+    return SAE_FAIL(nd, SAE_ESTATE, "ksparse: update on %zu examples, the forward had %zu",
+                    x->size1, st->m);
+  const ks_ws w = ks_layout(nd, st->m, st->kk);
+  for (size_t p = 0; p < st->m * st->kk; p++) usage[w.S[p]] += 1.0;
   return SAE_OK;
 }
 
@@ -382,6 +636,7 @@ static const sae_type ksparse_type = {
   .retune = ksparse_retune,
   .forward = ksparse_forward,
   .backward = ksparse_backward,
+  .update = ksparse_update,
 };
 
 static const sae_type *const topk_types[] = {&topk_type, &ksparse_type, NULL};
@@ -389,7 +644,7 @@ static const sae_type *const topk_types[] = {&topk_type, &ksparse_type, NULL};
 static const sae_plugin topk_plugin = {
   SAE_PLUGIN_HEADER,
   .name = "topk",
-  .version = "1.0",
+  .version = "1.1",
   .summary = "k-sparse coding: top-k activation and the fused k-sparse autoencoder",
   .types = topk_types,
 };

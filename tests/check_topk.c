@@ -9,6 +9,7 @@
  * Environment: SAE_TEST_PLUGIN_DIR (make check sets it). */
 #include <check.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_rng.h>
@@ -16,8 +17,10 @@
 #include "model.h"
 #include "registry.h"
 #include "ksparse_ref.h"
+#include "optim.h"
 
 #define TOL 1e-12
+#define ASSERT_MSG_HAS(e, s) ck_assert_msg(strstr((e).msg, (s)) != NULL, "message \"%s\" lacks \"%s\"", (e).msg, (s))
 
 static sae_registry *reg;
 
@@ -132,12 +135,18 @@ static gsl_matrix tensor_of(sae_model *m, const char *name, int grad) {
   return g;
 }
 
-static void ksparse_vs_twin(int tied, sae_mode mode, double alpha, unsigned long seed) {
+/* The workspace of a batch (plugins/topk.c, ksparse_layout): Z m x h, then dz
+ * (sparse: m x kk; dense: dZ, m x h), then S (m x kk, 32-bit) at 2 m h doubles. */
+static const uint32_t *ws_support(const sae_node *nd, size_t m, size_t h) {
+  return (const uint32_t *)(nd->ws + 2 * m * h);
+}
+
+static void ksparse_vs_twin(int tied, sae_mode mode, double alpha, unsigned long seed, int dense) {
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   gsl_rng_set(rng, seed);
-  const char *hn[] = {"n_hid", "k", "alpha", "init_scale", "tied"};
-  double hv[] = {KH, KK, alpha, 0.5, tied};
-  sae_model *m = one_node("ksparse", KN, 5, hn, hv, rng);
+  const char *hn[] = {"n_hid", "k", "alpha", "init_scale", "tied", "dense"};
+  double hv[] = {KH, KK, alpha, 0.5, tied, dense};
+  sae_model *m = one_node("ksparse", KN, 6, hn, hv, rng);
   const size_t kk = mode == SAE_MODE_EVAL ? (size_t)floor(alpha * KK + 1e-6) : KK;
 
   /* Non-zero biases so every term is exercised. */
@@ -183,17 +192,19 @@ static void ksparse_vs_twin(int tied, sae_mode mode, double alpha, unsigned long
   }
   /* The support and dz the node kept in ws: ascending indices, kk per example. */
   const sae_node *nd = sae_model_node(m, 0);
-  ck_assert_uint_eq(nd->ws_per_example, 3 * KH);
+  ck_assert_uint_eq(nd->ws_per_example, 3 * KH + (KH + 2) / 2);
+  const uint32_t *Sall = ws_support(nd, KM, KH);
   for (size_t i = 0; i < KM; i++) {
-    const double *S = nd->ws + i * 3 * KH + KH, *dz = S + KH;
+    const uint32_t *S = Sall + i * kk;
     size_t nnz = 0;
     for (size_t j = 0; j < KH; j++) nnz += gsl_matrix_get(M, i, j) != 0;
     ck_assert_uint_eq(nnz, kk);
     for (size_t s = 0; s < kk; s++) {
-      size_t j = (size_t)S[s];
+      size_t j = S[s];
       ck_assert(s == 0 || S[s] > S[s - 1]);
       ck_assert(gsl_matrix_get(M, i, j) == 1.0);
-      ck_assert_double_eq_tol(dz[s], gsl_matrix_get(dZ, i, j), TOL);
+      const double dz = dense ? nd->ws[KM * KH + i * KH + j] : nd->ws[KM * KH + i * kk + s];
+      ck_assert_double_eq_tol(dz, gsl_matrix_get(dZ, i, j), TOL);
     }
   }
   gsl_matrix *mats[] = {x, R, dx, Z, M, Zs, dZ, Y, rdx, gW, gV, gb, gbd};
@@ -202,13 +213,130 @@ static void ksparse_vs_twin(int tied, sae_mode mode, double alpha, unsigned long
   gsl_rng_free(rng);
 }
 
-START_TEST(test_ksparse_twin_tied) { ksparse_vs_twin(1, SAE_MODE_TRAIN, 1, 2385); }
+/* _i: 0 the support-only kernels, 1 the dense-masked path (dense = 1). */
+START_TEST(test_ksparse_twin_tied) { ksparse_vs_twin(1, SAE_MODE_TRAIN, 1, 2385, _i); }
 END_TEST
-START_TEST(test_ksparse_twin_untied) { ksparse_vs_twin(0, SAE_MODE_TRAIN, 1, 4711); }
+START_TEST(test_ksparse_twin_untied) { ksparse_vs_twin(0, SAE_MODE_TRAIN, 1, 4711, _i); }
 END_TEST
 START_TEST(test_ksparse_twin_eval) { /* alpha = 2.5: floor(7.5) = 7 of 11 */
-  ksparse_vs_twin(1, SAE_MODE_EVAL, 2.5, 31);
-  ksparse_vs_twin(0, SAE_MODE_EVAL, 2.5, 32);
+  ksparse_vs_twin(1, SAE_MODE_EVAL, 2.5, 31, _i);
+  ksparse_vs_twin(0, SAE_MODE_EVAL, 2.5, 32, _i);
+}
+END_TEST
+
+/* The two paths of ksparse on one batch big enough to run the kernels on both
+ * threads (64 x 40 inputs, 50 units, k = 8): support-only and dense-masked
+ * agree to 1e-12 relative, tied (_i = 0) and untied (_i = 1), y, dx and every
+ * gradient; and each path gives the same bits on a second run. */
+static void run_path(int dense, int tied, gsl_matrix *x, gsl_matrix *R, gsl_matrix *dx,
+                     gsl_vector **grad, gsl_matrix **y) {
+  enum { PN = 40, PH = 50 };
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(rng, 97);
+  const char *hn[] = {"n_hid", "k", "alpha", "init_scale", "tied", "dense"};
+  double hv[] = {PH, 8, 1, 0.3, tied, dense};
+  sae_model *m = one_node("ksparse", PN, 6, hn, hv, rng);
+  gsl_matrix b = tensor_of(m, "b", 0), bd = tensor_of(m, "b_dec", 0);
+  for (size_t j = 0; j < PH; j++) gsl_matrix_set(&b, 0, j, 0.1 * sin(2.385 * (double)j));
+  for (size_t j = 0; j < PN; j++) gsl_matrix_set(&bd, 0, j, 0.2 * cos(1.5 * (double)j));
+  sae_batch bt = {x->size1, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_error e = {0, ""};
+  double cost;
+  ck_assert_msg(sae_model_eval_probe(m, &bt, R, dx, &cost, &e) == 0, "%s", e.msg);
+  *grad = gsl_vector_alloc(sae_model_grad(m)->size);
+  gsl_vector_memcpy(*grad, sae_model_grad(m));
+  *y = gsl_matrix_alloc(x->size1, PN);
+  gsl_matrix_memcpy(*y, sae_model_output(m, 0));
+  sae_model_free(m);
+  gsl_rng_free(rng);
+}
+
+static void assert_close_rel(const double *a, const double *b, size_t n, double tol,
+                             const char *what) {
+  for (size_t i = 0; i < n; i++)
+    ck_assert_msg(fabs(a[i] - b[i]) <= tol * fmax(1.0, fabs(b[i])), "%s[%zu]: %.17g vs %.17g",
+                  what, i, a[i], b[i]);
+}
+
+START_TEST(test_ksparse_paths_agree) {
+  enum { PM = 64, PN = 40 };
+  const int tied = _i == 0;
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(rng, 4242);
+  gsl_matrix *x = gsl_matrix_alloc(PM, PN), *R = gsl_matrix_alloc(PM, PN);
+  for (size_t i = 0; i < PM * PN; i++) {
+    x->data[i] = gsl_rng_uniform(rng);
+    R->data[i] = gsl_ran_gaussian(rng, 1.0);
+  }
+  gsl_matrix *dx[3], *y[3];
+  gsl_vector *g[3];
+  for (int r = 0; r < 3; r++) { /* sparse, dense, sparse again */
+    dx[r] = gsl_matrix_alloc(PM, PN);
+    run_path(r == 1, tied, x, R, dx[r], &g[r], &y[r]);
+  }
+  assert_close_rel(y[0]->data, y[1]->data, PM * PN, TOL, "y sparse vs dense");
+  assert_close_rel(dx[0]->data, dx[1]->data, PM * PN, TOL, "dx sparse vs dense");
+  assert_close_rel(g[0]->data, g[1]->data, g[0]->size, TOL, "grad sparse vs dense");
+  ck_assert(memcmp(y[0]->data, y[2]->data, PM * PN * sizeof(double)) == 0);
+  ck_assert(memcmp(dx[0]->data, dx[2]->data, PM * PN * sizeof(double)) == 0);
+  ck_assert(memcmp(g[0]->data, g[2]->data, g[0]->size * sizeof(double)) == 0);
+  for (int r = 0; r < 3; r++) {
+    gsl_matrix_free(dx[r]);
+    gsl_matrix_free(y[r]);
+    gsl_vector_free(g[r]);
+  }
+  gsl_matrix_free(x);
+  gsl_matrix_free(R);
+  gsl_rng_free(rng);
+}
+END_TEST
+
+/* usage (NOGRAD) counts, per unit, the examples whose TRAIN support held it;
+ * the SGD step's update() adds them, its gradient step leaves usage alone.
+ * By hand: filters e1, e2, e3, (1,1,1)/2 and b = 0, so z_i = (x_i, sum x_i / 2):
+ *   x_0 = (0.9, 0.2, 0.1)   z = (0.9, 0.2, 0.1, 0.6)     S = {0, 3}
+ *   x_1 = (0.1, 0.8, 0.3)   z = (0.1, 0.8, 0.3, 0.6)     S = {1, 3}
+ *   x_2 = (0.3, 0.2, 0.95)  z = (0.3, 0.2, 0.95, 0.725)  S = {2, 3}
+ * usage = (1, 1, 1, 3) after one step, twice that after two (margins >= 0.3,
+ * far above what a step of 1e-3 moves). */
+START_TEST(test_ksparse_usage) {
+  static const double xa[] = {0.9, 0.2, 0.1, 0.1, 0.8, 0.3, 0.3, 0.2, 0.95};
+  static const double Wa[] = {1, 0, 0, 0, 1, 0, 0, 0, 1, 0.5, 0.5, 0.5};
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  sae_error e = {0, ""};
+  const char *hn[] = {"n_hid", "k", "tied"};
+  for (int tied = 0; tied <= 1; tied++) {
+    double hv[] = {4, 2, tied};
+    sae_model *m = sae_model_alloc(3);
+    ck_assert_int_eq(sae_model_add(m, type_named("ksparse"), "ks", NULL, NULL, NULL, 3, hn, hv, &e), 0);
+    ck_assert_int_eq(sae_model_add(m, type_named("squared_error"), "se", NULL, NULL, NULL, 0, NULL,
+                                   NULL, &e), 0);
+    ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
+    gsl_matrix W = tensor_of(m, "W", 0), u = tensor_of(m, "usage", 0);
+    memcpy(W.data, Wa, sizeof Wa);
+    ck_assert_uint_eq(u.size1, 1);
+    ck_assert_uint_eq(u.size2, 4);
+    /* usage is the last tensor of the node: after W, b, b_dec (and V). */
+    ck_assert_ptr_eq(u.data + 4, sae_model_theta(m)->data + sae_model_theta(m)->size);
+    gsl_matrix *x = from_array(3, 3, xa);
+    sae_batch b = {3, x, x, NULL, SAE_MODE_TRAIN};
+    sae_sgd *opt = sae_sgd_alloc(m);
+    ck_assert_int_eq(sae_sgd_set(opt, 1e-3, 0.9, &e), 0);
+    double cost, want[] = {1, 1, 1, 3};
+    for (int step = 1; step <= 2; step++) {
+      ck_assert_msg(sae_sgd_step(opt, &b, &cost, &e) == 0, "%s", e.msg);
+      for (size_t j = 0; j < 4; j++) ck_assert_double_eq(gsl_matrix_get(&u, 0, j), step * want[j]);
+    }
+    /* After an EVAL forward the TRAIN support is gone: update refuses. */
+    b.mode = SAE_MODE_EVAL;
+    ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), 0);
+    ck_assert_int_eq(sae_model_update(m, &b, 0.1, NULL, &e), SAE_ESTATE);
+    ASSERT_MSG_HAS(e, "EVAL");
+    sae_sgd_free(opt);
+    gsl_matrix_free(x);
+    sae_model_free(m);
+  }
+  gsl_rng_free(rng);
 }
 END_TEST
 
@@ -292,7 +420,6 @@ static int try_build(const char *type, size_t n_in, size_t n_hp, const char *con
   return rc;
 }
 
-#define ASSERT_MSG_HAS(e, s) ck_assert_msg(strstr((e).msg, (s)) != NULL, "message \"%s\" lacks \"%s\"", (e).msg, (s))
 
 START_TEST(test_errors_at_creation) {
   sae_error e = {0, ""};
@@ -399,9 +526,11 @@ int main(void) {
   TCase *errors = tcase_create("errors");
   tcase_add_test(core, test_topk_by_hand);
   tcase_add_test(core, test_topk_eval_alpha);
-  tcase_add_test(core, test_ksparse_twin_tied);
-  tcase_add_test(core, test_ksparse_twin_untied);
-  tcase_add_test(core, test_ksparse_twin_eval);
+  tcase_add_loop_test(core, test_ksparse_twin_tied, 0, 2);
+  tcase_add_loop_test(core, test_ksparse_twin_untied, 0, 2);
+  tcase_add_loop_test(core, test_ksparse_twin_eval, 0, 2);
+  tcase_add_loop_test(core, test_ksparse_paths_agree, 0, 2);
+  tcase_add_test(core, test_ksparse_usage);
   tcase_add_test(limits, test_topk_keep_all_and_zero);
   tcase_add_test(limits, test_ksparse_keep_all);
   tcase_add_test(errors, test_errors_at_creation);
