@@ -73,11 +73,11 @@ END_TEST
 
 START_TEST(test_load_order) {
   /* Files in byte order, types in descriptor order. */
-  static const char *const want[N_TYPES] = {"sigmoid", "tanh", "relu", "identity", "dense",
-                                            "squared_error", "cross_entropy", "kl", "l1",
-                                            "softmax", "topk", "ksparse", "l2"};
+  static const char *const want[N_TYPES] = {"sigmoid", "tanh", "relu", "identity", "arora",
+                                            "dense", "squared_error", "cross_entropy", "kl",
+                                            "l1", "softmax", "topk", "ksparse", "l2"};
   static const char *const owner_name[N_TYPES] = {"activation", "activation", "activation",
-                                                  "activation", "dense", "loss", "loss",
+                                                  "activation", "arora", "dense", "loss", "loss",
                                                   "penalty_kl", "penalty_l1", "softmax",
                                                   "topk", "topk", "weight_decay"};
   sae_registry *r = loaded();
