@@ -7,6 +7,8 @@
  *   local cost = net:eval(X)                       -- cost, gradient in net:grad()
  *   local opt = sae.sgd(net, {lr = 0.3, momentum = 0})
  *   opt:step(batch)                                -- one minibatch step
+ *   net:update(X, eta)                             -- a non-gradient rule (arora)
+ *   net:project()                                  -- norm constraints
  *
  * Node arguments are names or 1-based indices.  Targets default to the
  * input (an autoencoder); labels are 1-based class numbers. */
@@ -210,6 +212,38 @@ static int l_eval(lua_State *L) {
   int rc = sae_model_eval(m, &b, &cost, &e);
   if (rc) return lsae_fail(L, rc, &e);
   lua_pushnumber(L, cost);
+  return 1;
+}
+
+/* net:update(X, eta [, opts]) -> n_updated, cost: forward on X in TRAIN mode,
+ * then every node's non-gradient learning rule (type->update, e.g. arora's
+ * Hebbian step) with step size eta.  n_updated counts the nodes that have
+ * one; cost is the forward's, before the update.  Norm constraints are
+ * net:project()'s (arora renormalises inside its own update). */
+static int l_update(lua_State *L) {
+  sae_model *m = check_built(L, 1);
+  double eta = luaL_checknumber(L, 3);
+  sae_batch b;
+  lsae_read_batch(L, 2, 4, &b);
+  if (b.mode != SAE_MODE_TRAIN) return luaL_error(L, "net:update runs in train mode, not eval");
+  double cost;
+  int n_updated = 0;
+  sae_error e = {0, ""};
+  int rc = sae_model_forward(m, &b, &cost, &e);
+  if (!rc) rc = sae_model_update(m, &b, eta, &n_updated, &e);
+  if (rc) return lsae_fail(L, rc, &e);
+  lua_pushinteger(L, n_updated);
+  lua_pushnumber(L, cost);
+  return 2;
+}
+
+/* net:project() -> net: every node's project() (unit-norm atoms, ...). */
+static int l_project(lua_State *L) {
+  sae_model *m = check_built(L, 1);
+  sae_error e = {0, ""};
+  int rc = sae_model_project(m, &e);
+  if (rc) return lsae_fail(L, rc, &e);
+  lua_settop(L, 1);
   return 1;
 }
 
@@ -430,6 +464,7 @@ static const luaL_Reg model_methods[] = {
   {"forward", l_forward},   {"cost", l_forward},  {"eval", l_eval},     {"output", l_output},
   {"encode", l_encode},     {"decode", l_decode}, {"set", l_set},
   {"get", l_get},           {"nodes", l_nodes},   {"gradcheck", l_gradcheck},
+  {"update", l_update},     {"project", l_project},
   {NULL, NULL}};
 
 static const luaL_Reg sgd_methods[] = {

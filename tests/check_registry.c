@@ -3,7 +3,7 @@
  * Environment (set by `make check`):
  *   SAE_TEST_PLUGIN_DIR   the built plugins (plugins/.libs): dense.so,
  *                         activation.so, loss.so, weight_decay.so, penalty_l1.so,
- *                         penalty_kl.so, softmax.so, topk.so
+ *                         penalty_kl.so, softmax.so, topk.so, arora.so
  *   SAE_TEST_FIXTURE_DIR  the built fixtures (tests/fixtures/.libs): bad_abi.so,
  *                         no_symbol.so, declines.so, small_size.so, dup_type.so,
  *                         buggy.so
@@ -17,9 +17,10 @@
 #include <unistd.h>
 #include "registry.h"
 
-#define N_PLUGINS 8 /* dense, activation, loss, weight_decay, penalty_l1, penalty_kl, softmax, topk */
-#define N_TYPES 13  /* dense; sigmoid tanh relu identity; squared_error cross_entropy; kl; l1; softmax;
-                       topk ksparse; l2 */
+#define N_PLUGINS 9 /* dense, activation, loss, weight_decay, penalty_l1, penalty_kl, softmax, topk,
+                       arora */
+#define N_TYPES 14  /* dense; sigmoid tanh relu identity; squared_error cross_entropy; kl; l1; softmax;
+                       topk ksparse; l2; arora */
 
 static const char *env_dir(const char *var) {
   const char *d = getenv(var);
@@ -72,11 +73,11 @@ END_TEST
 
 START_TEST(test_load_order) {
   /* Files in byte order, types in descriptor order. */
-  static const char *const want[N_TYPES] = {"sigmoid", "tanh", "relu", "identity", "dense",
-                                            "squared_error", "cross_entropy", "kl", "l1",
-                                            "softmax", "topk", "ksparse", "l2"};
+  static const char *const want[N_TYPES] = {"sigmoid", "tanh", "relu", "identity", "arora",
+                                            "dense", "squared_error", "cross_entropy", "kl",
+                                            "l1", "softmax", "topk", "ksparse", "l2"};
   static const char *const owner_name[N_TYPES] = {"activation", "activation", "activation",
-                                                  "activation", "dense", "loss", "loss",
+                                                  "activation", "arora", "dense", "loss", "loss",
                                                   "penalty_kl", "penalty_l1", "softmax",
                                                   "topk", "topk", "weight_decay"};
   sae_registry *r = loaded();
