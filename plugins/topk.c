@@ -47,16 +47,45 @@
  *    Shapes (m examples):  x, y, dy, dx  m x n_in     W, V  n_hid x n_in
  *                          Z             m x n_hid    b     1 x n_hid
  *                          S_i           kk indices   b'    1 x n_in ("b_dec")
- *    ws, per example (ws_per_example = 3 n_hid doubles):
- *      [0, n_hid)         Z_i, the full pre-activation (the dgemm writes here)
- *      [n_hid, 2 n_hid)   S_i: the kk kept indices, ascending, as doubles
- *      [2 n_hid, 3 n_hid) dz_i on S_i (backward writes; first kk entries)
- *    sized for kk = n_hid so a retuned k never needs a larger ws.
- *    state: kk, the number of units the last forward kept (k in TRAIN,
- *    floor(alpha k) in EVAL), so backward uses the same support.
+ *    Tensors, in this order: W, b, b_dec, V (tied = 0 only), usage.
+ *    usage (1 x n_hid, NOGRAD, zero at build) is no gradient: update(), which
+ *    the SGD step calls after its gradient step on the same batch, adds to
+ *    usage_j the number of examples whose TRAIN support held unit j.  An
+ *    experiment zeroes it at an epoch's start; units still at 0 are dead.
  *
- *    Cost per batch: encoder 2 m n_in n_hid (BLAS); selection O(m n_hid log kk);
- *    decoder 2 m kk n_in; backward about 8 m kk n_in (6 when dx is NULL).
+ *    Hyper-parameter dense (0/1, retunable): 1 runs the dense-masked twin
+ *    through BLAS -- Z_S = Z .* M (zeros off the support), y = 1 b' + Z_S D,
+ *    dZ = (dy D^T) .* M, grad D += Z_S^T dy, grad W += dZ^T x, dx += dZ W, all
+ *    dgemms, O(m n_hid n_in) -- for benchmarks to compare with.  Both paths
+ *    agree to 1e-12 (tests/check_topk.c).
+ *
+ *    ws, PLANAR for the batch of m (sized ws_per_example = 3 n_hid +
+ *    ceil((n_hid + 1) / 2) doubles per example, enough for kk = n_hid, so a
+ *    retuned k never needs a larger ws):
+ *      ws[0, m h)             Z, m x h (the dgemm writes here; dense: Z_S after forward)
+ *      ws[m h, 2 m h)         sparse: dz, m x kk (dz_i on S_i); dense: dZ, m x h.
+ *                             forward uses dz_i's row as scratch for the selection
+ *      ws + 2 m h, as uint32: S, m x kk (S_i ascending); then (sparse backward)
+ *                             the m kk pairs p = i kk + s grouped by unit
+ *                             j = S[p], ascending i within a unit, and
+ *                             start[0..h]: unit j's pairs are [start[j], start[j+1])
+ *    state: kk, m, mode and path of the last forward (backward and update use
+ *    the same support), and the thread count.
+ *
+ *    Kernels.  Selection: one scan per example, the kept units in a sorted
+ *    array (ks_select).  Sparse path, per example: y_i = b' + sum z_ij D_j and
+ *    dz_ij = dy_i . D_j; per UNIT j over its pairs: grad b_j, grad D_j, grad W_j
+ *    (each gradient row read and written once per batch, the examples summed
+ *    in ascending order); dx per example.  Examples and units are split over
+ *    OpenMP threads when libgomp will not spin for long (ks_threads); every
+ *    sum runs in a fixed order, so the result does not depend on the number
+ *    of threads.  Row loops are `omp simd`, compiled for AVX-512, AVX2 and
+ *    baseline x86-64 (target_clones); the lane order of ks_dot's sum depends
+ *    on which one the CPU runs.
+ *
+ *    Cost per batch: encoder 2 m n_in n_hid (BLAS); selection O(m n_hid) plus
+ *    about kk ln(n_hid / kk) entries of O(kk) each; decoder 2 m kk n_in;
+ *    backward about 8 m kk n_in (6 when dx is NULL).
  *
  * Defaults are small so the registry-wide gradient check (6 inputs, inputs in
  * (0.1, 0.9), steps of 1e-3 that must not change the support) runs on them:

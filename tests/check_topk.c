@@ -2,7 +2,11 @@
  *
  * core:   top-k by hand (ties, negative values), EVAL keeps floor(alpha k),
  *         backward masks; ksparse forward and backward equal the dense-masked
- *         twin (tests/ksparse_ref.c) to 1e-12, tied and untied, TRAIN and EVAL.
+ *         twin (tests/ksparse_ref.c) to 1e-12, tied and untied, TRAIN and EVAL,
+ *         on both paths (dense = 0 support kernels, dense = 1 BLAS); the two
+ *         paths agree with each other on a batch big enough for 2 threads, and
+ *         the support path gives the same bits on 1 thread and on all; ties
+ *         in the selection (sorted-array and heap methods); usage counts by hand.
  * limits: k = n (keeps everything), a kept unit that is exactly 0, one example.
  * errors: k > width, alpha k > width, k <= 0 at model creation, retune refused
  *         with the old value kept, FIXED n_hid, non-finite input.
