@@ -47,16 +47,45 @@
  *    Shapes (m examples):  x, y, dy, dx  m x n_in     W, V  n_hid x n_in
  *                          Z             m x n_hid    b     1 x n_hid
  *                          S_i           kk indices   b'    1 x n_in ("b_dec")
- *    ws, per example (ws_per_example = 3 n_hid doubles):
- *      [0, n_hid)         Z_i, the full pre-activation (the dgemm writes here)
- *      [n_hid, 2 n_hid)   S_i: the kk kept indices, ascending, as doubles
- *      [2 n_hid, 3 n_hid) dz_i on S_i (backward writes; first kk entries)
- *    sized for kk = n_hid so a retuned k never needs a larger ws.
- *    state: kk, the number of units the last forward kept (k in TRAIN,
- *    floor(alpha k) in EVAL), so backward uses the same support.
+ *    Tensors, in this order: W, b, b_dec, V (tied = 0 only), usage.
+ *    usage (1 x n_hid, NOGRAD, zero at build) is no gradient: update(), which
+ *    the SGD step calls after its gradient step on the same batch, adds to
+ *    usage_j the number of examples whose TRAIN support held unit j.  An
+ *    experiment zeroes it at an epoch's start; units still at 0 are dead.
  *
- *    Cost per batch: encoder 2 m n_in n_hid (BLAS); selection O(m n_hid log kk);
- *    decoder 2 m kk n_in; backward about 8 m kk n_in (6 when dx is NULL).
+ *    Hyper-parameter dense (0/1, retunable): 1 runs the dense-masked twin
+ *    through BLAS -- Z_S = Z .* M (zeros off the support), y = 1 b' + Z_S D,
+ *    dZ = (dy D^T) .* M, grad D += Z_S^T dy, grad W += dZ^T x, dx += dZ W, all
+ *    dgemms, O(m n_hid n_in) -- for benchmarks to compare with.  Both paths
+ *    agree to 1e-12 (tests/check_topk.c).
+ *
+ *    ws, PLANAR for the batch of m (sized ws_per_example = 3 n_hid +
+ *    ceil((n_hid + 1) / 2) doubles per example, enough for kk = n_hid, so a
+ *    retuned k never needs a larger ws):
+ *      ws[0, m h)             Z, m x h (the dgemm writes here; dense: Z_S after forward)
+ *      ws[m h, 2 m h)         sparse: dz, m x kk (dz_i on S_i); dense: dZ, m x h.
+ *                             forward uses dz_i's row as scratch for the selection
+ *      ws + 2 m h, as uint32: S, m x kk (S_i ascending); then (sparse backward)
+ *                             the m kk pairs p = i kk + s grouped by unit
+ *                             j = S[p], ascending i within a unit, and
+ *                             start[0..h]: unit j's pairs are [start[j], start[j+1])
+ *    state: kk, m, mode and path of the last forward (backward and update use
+ *    the same support), and the thread count.
+ *
+ *    Kernels.  Selection: one scan per example, the kept units in a sorted
+ *    array (ks_select).  Sparse path, per example: y_i = b' + sum z_ij D_j and
+ *    dz_ij = dy_i . D_j; per UNIT j over its pairs: grad b_j, grad D_j, grad W_j
+ *    (each gradient row read and written once per batch, the examples summed
+ *    in ascending order); dx per example.  Examples and units are split over
+ *    OpenMP threads when libgomp will not spin for long (ks_threads); every
+ *    sum runs in a fixed order, so the result does not depend on the number
+ *    of threads.  Row loops are `omp simd`, compiled for AVX-512, AVX2 and
+ *    baseline x86-64 (target_clones); the lane order of ks_dot's sum depends
+ *    on which one the CPU runs.
+ *
+ *    Cost per batch: encoder 2 m n_in n_hid (BLAS); selection O(m n_hid) plus
+ *    about kk ln(n_hid / kk) entries of O(kk) each; decoder 2 m kk n_in;
+ *    backward about 8 m kk n_in (6 when dx is NULL).
  *
  * Defaults are small so the registry-wide gradient check (6 inputs, inputs in
  * (0.1, 0.9), steps of 1e-3 that must not change the support) runs on them:
@@ -252,6 +281,7 @@ static const sae_hparam ksparse_hparams[] = {
 };
 
 typedef struct ks_state {
+  int threads; /* for the support kernels: ks_threads(), at the first forward; 0 before */
   size_t kk;   /* units kept by the last forward; 0: no forward yet */
   size_t m;    /* its examples */
   sae_mode mode;
@@ -328,6 +358,14 @@ KS_CLONES static void ks_add(size_t n, const double *restrict u, double *restric
 
 /* ---- ksparse: selection ---------------------------------------------------------- */
 
+/* 1 if every z[0..n) is finite (z * 0 is 0 for finite z, NaN otherwise). */
+KS_CLONES static int ks_finite(size_t n, const double *restrict z) {
+  double acc = 0.0;
+  KS_PRAGMA(omp simd reduction(+:acc))
+  for (size_t t = 0; t < n; t++) acc += z[t] * 0.0;
+  return acc == 0.0;
+}
+
 static void ks_sift(const double *v, uint32_t *hp, size_t kk, size_t p) {
   for (;;) {
     size_t l = 2 * p + 1, r = l + 1, w = p;
@@ -346,34 +384,60 @@ static int ks_cmp_u32(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* S[0..kk) = the kk units of z[0..h) ahead of all others, ascending (tk_select
- * with 32-bit indices).  Every unit in the heap has a lower index than the one
- * scanned, so a tie never displaces it: one comparison against the root's
- * value per unit.  Returns 0, or j+1 if z[j] is not finite. */
-static size_t ks_select(const double *z, size_t h, size_t kk, uint32_t *S) {
-  for (size_t j = 0; j < h; j++)
-    if (!isfinite(z[j])) return j + 1;
-  for (size_t s = 0; s < kk; s++) S[s] = (uint32_t)s;
-  if (kk < h) {
-    for (size_t p = kk / 2; p-- > 0;) ks_sift(z, S, kk, p);
-    double thr = z[S[0]];
-    for (size_t j = kk; j < h; j++)
-      if (z[j] > thr) {
-        S[0] = (uint32_t)j;
-        ks_sift(z, S, kk, 0);
-        thr = z[S[0]];
-      }
+/* Up to this many kept units, selection keeps them in a sorted array;
+ * beyond, in a heap (tk_select's method). */
+#define KS_SORTED_MAX 128
+
+/* S[0..kk) = the kk units of z[0..h) ahead of all others, ascending; v is
+ * scratch for kk doubles.  Returns 0, or j+1 if z[j] is not finite.
+ *
+ * One scan; every unit already kept has a lower index than the one scanned,
+ * so a tie never displaces it and one comparison with thr, the value of the
+ * unit furthest behind, decides.  For values in random order about
+ * kk ln(h / kk) units enter (92 for 25 of 1000).  Up to KS_SORTED_MAX kept
+ * units S and v hold them sorted (best first) and an entry shifts the worse
+ * ones down: a predictable loop, where a heap's sift mispredicts a branch at
+ * every level. */
+static size_t ks_select(const double *z, size_t h, size_t kk, uint32_t *S, double *v) {
+  if (!ks_finite(h, z))
+    for (size_t j = 0; j < h; j++)
+      if (!isfinite(z[j])) return j + 1;
+  if (kk == h) {
+    for (size_t s = 0; s < kk; s++) S[s] = (uint32_t)s;
+    return 0;
   }
-  if (kk > 64) {
-    qsort(S, kk, sizeof *S, ks_cmp_u32);
-  } else {
-    for (size_t s = 1; s < kk; s++) { /* insertion sort: kk is small */
-      uint32_t v = S[s];
-      size_t t = s;
-      for (; t > 0 && S[t - 1] > v; t--) S[t] = S[t - 1];
-      S[t] = v;
+  if (kk <= KS_SORTED_MAX) {
+    for (size_t j = 0; j < kk; j++) { /* insertion sort of the first kk */
+      size_t p = j;
+      for (; p > 0 && v[p - 1] < z[j]; p--) v[p] = v[p - 1], S[p] = S[p - 1];
+      v[p] = z[j], S[p] = (uint32_t)j;
     }
+    double thr = v[kk - 1];
+    for (size_t j = kk; j < h; j++) {
+      if (!(z[j] > thr)) continue;
+      size_t p = kk - 1;
+      for (; p > 0 && v[p - 1] < z[j]; p--) v[p] = v[p - 1], S[p] = S[p - 1];
+      v[p] = z[j], S[p] = (uint32_t)j;
+      thr = v[kk - 1];
+    }
+    for (size_t s = 1; s < kk; s++) { /* ascending indices */
+      uint32_t u = S[s];
+      size_t t = s;
+      for (; t > 0 && S[t - 1] > u; t--) S[t] = S[t - 1];
+      S[t] = u;
+    }
+    return 0;
   }
+  for (size_t s = 0; s < kk; s++) S[s] = (uint32_t)s; /* a heap, the root furthest behind */
+  for (size_t p = kk / 2; p-- > 0;) ks_sift(z, S, kk, p);
+  double thr = z[S[0]];
+  for (size_t j = kk; j < h; j++)
+    if (z[j] > thr) {
+      S[0] = (uint32_t)j;
+      ks_sift(z, S, kk, 0);
+      thr = z[S[0]];
+    }
+  qsort(S, kk, sizeof *S, ks_cmp_u32);
   return 0;
 }
 
@@ -387,6 +451,24 @@ static void ks_mask_row(double *z, size_t h, const uint32_t *S, size_t kk) {
     }
     z[j] = 0.0;
   }
+}
+
+/* Threads for the support kernels.  libgomp's threads, when a parallel region
+ * ends, spin (by default up to 300000 rounds, milliseconds here) before they
+ * sleep, and OpenBLAS's threads do the same after a dgemm: on 2 cores the
+ * two pools take turns stealing the core the other one needs.  Measured
+ * (bench/README.md): with libgomp's default wait policy an epoch took 3x
+ * longer on 2 threads than on 1.  So the kernels run on omp_get_max_threads()
+ * threads only when the user has told libgomp not to spin for long
+ * (OMP_WAIT_POLICY=passive, or GOMP_SPINCOUNT set); otherwise on one.  We
+ * read the environment, never change it. */
+static int ks_threads(void) {
+#ifdef _OPENMP
+  const char *wp = getenv("OMP_WAIT_POLICY"), *sc = getenv("GOMP_SPINCOUNT");
+  int passive = wp && (strcmp(wp, "passive") == 0 || strcmp(wp, "PASSIVE") == 0);
+  if (passive || (sc && *sc)) return omp_get_max_threads();
+#endif
+  return 1;
 }
 
 /* ---- ksparse: the type ------------------------------------------------------------ */
@@ -453,6 +535,7 @@ static int ksparse_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, dou
     return SAE_FAIL(nd, SAE_ESHAPE, "ksparse: %zu examples x %zu units kept: over 2^32 pairs, "
                     "split the batch", m, kk);
   st->kk = 0;
+  if (!st->threads) st->threads = ks_threads();
   const ks_ws w = ks_layout(nd, m, kk);
 
   /* Z = 1 b + x W^T (W stored n_hid x n_in): one dgemm. */
@@ -463,13 +546,14 @@ static int ksparse_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, dou
 
   /* S_i = supp_kk(Z_i) and (sparse) y_i = b' + sum_{j in S_i} z_ij D_j, per example. */
   size_t bad_i = m, bad_j = 0;
-  const int par = m > 1 && m * (h + (dense ? 0 : kk * n)) >= KS_PARALLEL_MIN;
-  (void)par;
-  KS_PRAGMA(omp parallel for schedule(static) if(par))
+  const int nt = st->threads, par = nt > 1 && m > 1 && m * (h + (dense ? 0 : kk * n)) >= KS_PARALLEL_MIN;
+  (void)par, (void)nt;
+  KS_PRAGMA(omp parallel for schedule(static) if(par) num_threads(nt))
   for (size_t i = 0; i < m; i++) {
     const double *z = w.Z + i * h;
     const uint32_t *S = w.S + i * kk;
-    size_t bad = ks_select(z, h, kk, w.S + i * kk);
+    /* scratch for kk values: dz's row, unused until backward */
+    size_t bad = ks_select(z, h, kk, w.S + i * kk, w.dz + i * kk);
     if (bad) {
       KS_PRAGMA(omp critical(ks_bad))
       if (i < bad_i) bad_i = i, bad_j = bad;
@@ -544,9 +628,9 @@ static int ksparse_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix 
   if (st->dense) return ksparse_backward_dense(nd, x, dy, dx, &w, kk);
 
   const size_t np = m * kk;
-  const int par = m > 1 && np * n >= KS_PARALLEL_MIN;
-  (void)par;
-  KS_PRAGMA(omp parallel if(par))
+  const int nt = st->threads, par = nt > 1 && m > 1 && np * n >= KS_PARALLEL_MIN;
+  (void)par, (void)nt;
+  KS_PRAGMA(omp parallel if(par) num_threads(nt))
   {
     /* dz_ij = dy_i . D_j on the support, per example. */
     KS_PRAGMA(omp for schedule(static))

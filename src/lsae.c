@@ -3,6 +3,7 @@
  * the user-facing `sae` table on top of it. */
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <lualib.h>
@@ -76,6 +77,15 @@ static int l_clock(lua_State *L) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   lua_pushnumber(L, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec);
+  return 1;
+}
+
+/* sae.maxrss(): the peak resident set of this process so far, in bytes
+ * (getrusage's ru_maxrss, which Linux gives in KiB). */
+static int l_maxrss(lua_State *L) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return luaL_error(L, "getrusage failed");
+  lua_pushinteger(L, (lua_Integer)ru.ru_maxrss * 1024);
   return 1;
 }
 
@@ -274,6 +284,7 @@ static const luaL_Reg util_funcs[] = {
   {"gather", l_gather},
   {"seed", l_seed},
   {"clock", l_clock},
+  {"maxrss", l_maxrss},
   {"versions", l_versions},
   {"types", l_types},
   {"gradcheck_type", l_gradcheck_type},

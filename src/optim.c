@@ -4,26 +4,89 @@
  * every parameter i with direction d_i (+1 descend, -1 ascend, 0 skip):
  *     v_i <- mu v_i - eta d_i g_i ,   theta_i <- theta_i + v_i
  * (Rumelhart, Hinton & Williams, Nature 1986, eq. 9), then the nodes' own
- * non-gradient updates with the same eta, then their projections. */
+ * non-gradient updates with the same eta, then their projections.
+ *
+ * The directions are fixed when the model is built, so sae_sgd_alloc cuts the
+ * parameter vector once into runs of equal d != 0; the step is then a plain
+ * loop per run, no branch per element, in blocks of 8 doubles (GCC's vector
+ * extensions; compiled for AVX-512, AVX2 and the baseline, the loader picks).
+ * The arithmetic per element is the scalar loop's, so results are the same
+ * bits on every machine.  A step reads theta, v, g and writes theta, v: for
+ * the 785k parameters of a 784-1000 k-sparse autoencoder about 31 MB. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "optim.h"
+
+typedef struct sgd_run {
+  size_t off, len; /* parameters [off, off + len) */
+  double d;        /* their direction: +1 descend, -1 ascend */
+} sgd_run;
 
 struct sae_sgd {
   sae_model *m; /* not owned */
   gsl_vector *v;
   double eta, mu;
+  sgd_run *run; /* the parameters with d != 0, in runs of equal d */
+  size_t n_run;
 };
+
+/* The runs of equal non-zero direction in dir[0..n); run may be NULL (count only). */
+static size_t sgd_runs(const signed char *dir, size_t n, sgd_run *run) {
+  size_t k = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && dir[j] == dir[i]) j++;
+    if (dir[i]) {
+      if (run) run[k] = (sgd_run){i, j - i, (double)dir[i]};
+      k++;
+    }
+    i = j;
+  }
+  return k;
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SGD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SGD_CLONES
+#endif
+
+/* v <- mu v - c g, th <- th + v over n entries (c = eta d). */
+SGD_CLONES static void sgd_momentum(size_t n, double mu, double c, double *restrict th,
+                                    double *restrict v, const double *restrict g) {
+  size_t i = 0;
+#ifdef __GNUC__
+  typedef double v8 __attribute__((vector_size(64)));
+  for (; i + 8 <= n; i += 8) {
+    v8 vv, gg, tt;
+    memcpy(&vv, v + i, sizeof vv);
+    memcpy(&gg, g + i, sizeof gg);
+    memcpy(&tt, th + i, sizeof tt);
+    vv = mu * vv - c * gg;
+    tt += vv;
+    memcpy(v + i, &vv, sizeof vv);
+    memcpy(th + i, &tt, sizeof tt);
+  }
+#endif
+  for (; i < n; i++) {
+    v[i] = mu * v[i] - c * g[i];
+    th[i] += v[i];
+  }
+}
 
 sae_sgd *sae_sgd_alloc(sae_model *m) {
   gsl_vector *theta = sae_model_theta(m);
   if (!theta) return NULL; /* not built */
   sae_sgd *s = calloc(1, sizeof *s);
   if (!s) return NULL;
-  if (!(s->v = gsl_vector_calloc(theta->size ? theta->size : 1))) {
-    free(s);
+  const size_t n_run = sgd_runs(sae_model_direction(m), theta->size, NULL);
+  if (!(s->v = gsl_vector_calloc(theta->size ? theta->size : 1)) ||
+      !(s->run = malloc((n_run ? n_run : 1) * sizeof *s->run))) {
+    sae_sgd_free(s);
     return NULL;
   }
+  s->n_run = sgd_runs(sae_model_direction(m), theta->size, s->run);
   s->m = m;
   s->eta = 0.1;
   return s;
@@ -32,6 +95,7 @@ sae_sgd *sae_sgd_alloc(sae_model *m) {
 void sae_sgd_free(sae_sgd *s) {
   if (!s) return;
   gsl_vector_free(s->v);
+  free(s->run);
   free(s);
 }
 
@@ -55,13 +119,11 @@ int sae_sgd_step(sae_sgd *s, const sae_batch *b, double *cost, sae_error *e) {
     return sae_error_set(e, SAE_ENUMERIC, "cost is %g: training diverged (lower the learning rate)",
                          *cost);
   gsl_vector *theta = sae_model_theta(s->m), *g = sae_model_grad(s->m);
-  const signed char *dir = sae_model_direction(s->m);
   double *th = theta->data, *gr = g->data, *v = s->v->data;
   const double eta = s->eta, mu = s->mu;
-  for (size_t i = 0; i < theta->size; i++) {
-    if (!dir[i]) continue;
-    v[i] = mu * v[i] - eta * dir[i] * gr[i];
-    th[i] += v[i];
+  for (size_t r = 0; r < s->n_run; r++) {
+    const sgd_run *u = &s->run[r];
+    sgd_momentum(u->len, mu, eta * u->d, th + u->off, v + u->off, gr + u->off);
   }
   if ((rc = sae_model_update(s->m, b, eta, NULL, e))) return rc;
   return sae_model_project(s->m, e);

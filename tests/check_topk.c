@@ -2,7 +2,11 @@
  *
  * core:   top-k by hand (ties, negative values), EVAL keeps floor(alpha k),
  *         backward masks; ksparse forward and backward equal the dense-masked
- *         twin (tests/ksparse_ref.c) to 1e-12, tied and untied, TRAIN and EVAL.
+ *         twin (tests/ksparse_ref.c) to 1e-12, tied and untied, TRAIN and EVAL,
+ *         on both paths (dense = 0 support kernels, dense = 1 BLAS); the two
+ *         paths agree with each other on a batch big enough for 2 threads, and
+ *         the support path gives the same bits on 1 thread and on all; ties
+ *         in the selection (sorted-array and heap methods); usage counts by hand.
  * limits: k = n (keeps everything), a kept unit that is exactly 0, one example.
  * errors: k > width, alpha k > width, k <= 0 at model creation, retune refused
  *         with the old value kept, FIXED n_hid, non-finite input.
@@ -227,7 +231,8 @@ END_TEST
 /* The two paths of ksparse on one batch big enough to run the kernels on both
  * threads (64 x 40 inputs, 50 units, k = 8): support-only and dense-masked
  * agree to 1e-12 relative, tied (_i = 0) and untied (_i = 1), y, dx and every
- * gradient; and each path gives the same bits on a second run. */
+ * gradient; and the support-only path gives the same bits on one thread and
+ * on all (the sums run in a fixed order). */
 static void run_path(int dense, int tied, gsl_matrix *x, gsl_matrix *R, gsl_matrix *dx,
                      gsl_vector **grad, gsl_matrix **y) {
   enum { PN = 40, PH = 50 };
@@ -270,10 +275,18 @@ START_TEST(test_ksparse_paths_agree) {
   }
   gsl_matrix *dx[3], *y[3];
   gsl_vector *g[3];
-  for (int r = 0; r < 3; r++) { /* sparse, dense, sparse again */
+  /* sparse, dense, sparse again on every thread OpenMP offers: the plugin
+   * goes parallel when libgomp's spinning is bounded (GOMP_SPINCOUNT). */
+  const char *spin = getenv("GOMP_SPINCOUNT");
+  char *saved = spin ? strdup(spin) : NULL;
+  for (int r = 0; r < 3; r++) {
+    if (r == 2) setenv("GOMP_SPINCOUNT", "10000", 1);
     dx[r] = gsl_matrix_alloc(PM, PN);
     run_path(r == 1, tied, x, R, dx[r], &g[r], &y[r]);
   }
+  if (saved) setenv("GOMP_SPINCOUNT", saved, 1);
+  else unsetenv("GOMP_SPINCOUNT");
+  free(saved);
   assert_close_rel(y[0]->data, y[1]->data, PM * PN, TOL, "y sparse vs dense");
   assert_close_rel(dx[0]->data, dx[1]->data, PM * PN, TOL, "dx sparse vs dense");
   assert_close_rel(g[0]->data, g[1]->data, g[0]->size, TOL, "grad sparse vs dense");
@@ -287,6 +300,49 @@ START_TEST(test_ksparse_paths_agree) {
   }
   gsl_matrix_free(x);
   gsl_matrix_free(R);
+  gsl_rng_free(rng);
+}
+END_TEST
+
+/* Ties, many of them: z = b
+ * (x = 0) takes 11 distinct values over 200 units; the kept set is the twin's
+ * (ties to the lower index), in TRAIN (k = 7) and EVAL (alpha k = 21). */
+START_TEST(test_ksparse_ties) {
+  enum { TH = 200 };
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  const char *hn[] = {"n_hid", "k", "alpha"};
+  gsl_matrix *x = gsl_matrix_calloc(2, 3), *Z = gsl_matrix_alloc(2, TH), *M = gsl_matrix_alloc(2, TH);
+  for (int run = 0; run < 4; run++) {
+    /* kk = 7, 21 (sorted array), 50 and 150 (past KS_SORTED_MAX: the heap) */
+    const int eval = run % 2, big = run / 2;
+    const size_t kk = (big ? 50 : 7) * (eval ? 3 : 1);
+    double hv[] = {TH, big ? 50 : 7, 3};
+    sae_model *m = one_node("ksparse", 3, 3, hn, hv, rng);
+    gsl_matrix b = tensor_of(m, "b", 0);
+    for (size_t j = 0; j < TH; j++) gsl_matrix_set(&b, 0, j, 0.25 * (double)((j * 37) % 11));
+    sae_batch bt = {2, x, x, NULL, eval ? SAE_MODE_EVAL : SAE_MODE_TRAIN};
+    sae_error e = {0, ""};
+    double cost;
+    ck_assert_msg(sae_model_forward(m, &bt, &cost, &e) == 0, "%s", e.msg);
+    gsl_vector_view brow = gsl_matrix_row(&b, 0);
+    for (size_t i = 0; i < 2; i++) gsl_matrix_set_row(Z, i, &brow.vector);
+    ksparse_ref_mask(Z, kk, M);
+    const uint32_t *S = ws_support(sae_model_node(m, 0), 2, TH);
+    for (size_t i = 0; i < 2; i++) {
+      size_t s = 0;
+      for (size_t j = 0; j < TH; j++)
+        if (gsl_matrix_get(M, i, j) != 0) {
+          ck_assert_uint_lt(s, kk);
+          ck_assert_uint_eq(S[i * kk + s], j);
+          s++;
+        }
+      ck_assert_uint_eq(s, kk);
+    }
+    sae_model_free(m);
+  }
+  gsl_matrix_free(x);
+  gsl_matrix_free(Z);
+  gsl_matrix_free(M);
   gsl_rng_free(rng);
 }
 END_TEST
@@ -531,6 +587,7 @@ int main(void) {
   tcase_add_loop_test(core, test_ksparse_twin_eval, 0, 2);
   tcase_add_loop_test(core, test_ksparse_paths_agree, 0, 2);
   tcase_add_test(core, test_ksparse_usage);
+  tcase_add_test(core, test_ksparse_ties);
   tcase_add_test(limits, test_topk_keep_all_and_zero);
   tcase_add_test(limits, test_ksparse_keep_all);
   tcase_add_test(errors, test_errors_at_creation);
