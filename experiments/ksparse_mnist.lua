@@ -40,18 +40,18 @@ local sae = require "sae"
 local quick = sae.arg("quick", false)
 local epochs = sae.arg("epochs", quick and 2 or 250)
 local ks_arg = sae.arg("ks", "40,25,10")
-local alphas_arg = sae.arg("alphas", "1,2,3,4")
+local alphas_arg = sae.arg("alphas", quick and "1,3" or "1,2,3,4")
 local n_hid = sae.arg("hidden", 1000)
 local k0 = sae.arg("k_start", 100)
 local lr = sae.arg("lr", 0.01)
 local momentum = sae.arg("momentum", 0.9)
 local batch = sae.arg("batch", 128)
-local sm_iter = sae.arg("softmax_iterations", quick and 20 or 200)
+local sm_iter = sae.arg("softmax_iterations", quick and 15 or 200)
 local sm_lambda = sae.arg("softmax_lambda", 1e-4)
 local n_evals = sae.arg("curve_points", quick and 2 or 10)
-local n_images = quick and 3000 or 60000
+local n_images = quick and 2000 or 60000
 local n_val = quick and 500 or 10000
-local n_test = quick and 1000 or 10000
+local n_test = quick and 500 or 10000
 
 local function list(s)
   local t = {}

@@ -538,6 +538,7 @@ int sae_model_update(sae_model *m, const sae_batch *b, double eta, int *n_update
     if (is_reg(r) || !r->nd.type->update) continue;
     const gsl_matrix *x = r->input < 0 ? b->x : &m->node[r->input].y;
     r->nd.batch = b;
+    r->nd.msg[0] = '\0';
     if ((rc = r->nd.type->update(&r->nd, x, &r->y, eta))) return node_fail(r, rc, "update", e);
     count++;
   }
@@ -549,8 +550,9 @@ int sae_model_project(sae_model *m, sae_error *e) {
   int rc;
   for (size_t i = 0; i < m->n; i++) {
     node_rec *r = &m->node[i];
-    if (r->nd.type->project && (rc = r->nd.type->project(&r->nd)))
-      return node_fail(r, rc, "project", e);
+    if (!r->nd.type->project) continue;
+    r->nd.msg[0] = '\0';
+    if ((rc = r->nd.type->project(&r->nd))) return node_fail(r, rc, "project", e);
   }
   return 0;
 }
