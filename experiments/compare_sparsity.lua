@@ -294,8 +294,39 @@ What to look for, and what this run can and cannot say: the methods differ
 in more than their sparsity (sigmoid vs linear decoders, gradient vs Hebbian
 learning), and each had one step size picked, not a search, so differences
 of a fraction of a percent in the last column are within what tuning would
-move. The structural differences are robust: the sigmoid codes (a-c) are
-dense (L0 = all units), the KL penalty only makes them small on average;
-k-sparse fixes L0 at k by construction; L1 and Arora's threshold give codes
-whose L0 is whatever the penalty or threshold makes it.
+move. The sigmoid codes (a-c) are dense by construction (L0 = all units;
+KL only makes them small on average); k-sparse fixes L0 at k; L1 and
+Arora's threshold give whatever L0 the penalty or threshold makes. The
+lines below are computed from this run's table.
 ]]
+local function ranked(field)
+  local t = {}
+  for _, r in ipairs(results) do t[#t + 1] = r end
+  table.sort(t, function(a, b) return a[field] < b[field] end)
+  local names = {}
+  for _, r in ipairs(t) do names[#names + 1] = r.M.label end
+  return table.concat(names, " < ")
+end
+local lines = {
+  "- Reconstruction (test MSE), best first: " .. ranked("mse") .. ".",
+  "- Logistic regression on the codes (test error), best first: " .. ranked("err")
+    .. string.format("; raw pixels: %.2f %%.", 100 * raw.error),
+}
+for _, r in ipairs(results) do
+  if r.err > raw.error then
+    lines[#lines + 1] = string.format("- %s: its codes classify worse than the raw pixels "
+                                      .. "(%.2f %% against %.2f %%).", r.M.label, 100 * r.err,
+                                      100 * raw.error)
+  end
+  if r.l0 < 2 then
+    lines[#lines + 1] = string.format("- %s: the codes are nearly empty (mean L0 %.1f of %d): "
+                                      .. "the threshold silences almost every unit for almost "
+                                      .. "every digit, so its reconstructions are mostly one atom "
+                                      .. "or nothing.", r.M.label, r.l0, n_hid)
+  end
+  if r.dead > n_hid / 2 then
+    lines[#lines + 1] = string.format("- %s: %d of %d units are never active on the test set.",
+                                      r.M.label, r.dead, n_hid)
+  end
+end
+sae.report.text(table.concat(lines, "\n"))
