@@ -103,13 +103,7 @@ local function median(t)
   return c % 2 == 1 and s[(c + 1) // 2] or (s[c // 2] + s[c // 2 + 1]) / 2
 end
 
-local function dead_units(usage)
-  local dead = 0
-  for j = 1, usage:cols() do
-    if usage:get(1, j) == 0 then dead = dead + 1 end
-  end
-  return dead
-end
+local dead_units = sae.models.dead_units
 
 -- Train `n` epochs; each epoch's wall time from the trainer's on_epoch hook.
 -- Epoch 1 also pays the first touch of the shuffled copy of X (the trainer

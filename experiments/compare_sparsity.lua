@@ -221,11 +221,7 @@ for _, r in ipairs(results) do
   local e = sse(net, M, Xte)
   local Fte, Ftr = code(net, M, Xte), code(net, M, Xtr)
   local nz = Fte:map("abs"):threshold(0)
-  local used = nz:colmean()
-  local dead = 0
-  for j = 1, used:cols() do
-    if used:get(1, j) == 0 then dead = dead + 1 end
-  end
+  local dead = sae.models.dead_units(nz:colmean())
   local cls = sae.softmax_regression(Ftr, ytr, Fte, yte, { lambda = 1e-4, max_iter = sm_iter,
                                                            classes = 10, bias = true })
   r.mse, r.fvu, r.l0, r.dead, r.err = e / (Xte:rows() * 784), e / sst, nz:sum() / Xte:rows(), dead,

@@ -128,13 +128,7 @@ local function fvu(net, Xs)
   return sse / sst, sse / Xs:rows()
 end
 
-local function dead_units(usage)
-  local dead = 0
-  for j = 1, usage:cols() do
-    if usage:get(1, j) == 0 then dead = dead + 1 end
-  end
-  return dead
-end
+local dead_units = sae.models.dead_units
 
 local function mean_l0(F) return F:map("abs"):threshold(0):sum() / F:rows() end
 

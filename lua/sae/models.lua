@@ -99,4 +99,14 @@ function M.ksparse_encoder(net, node, alpha)
   return enc
 end
 
+-- Dead units: the entries of a 1 x n_hid row that are exactly 0 (a
+-- `ksparse` node's `usage` over an epoch, or a code's mean |activation|).
+function M.dead_units(row)
+  local dead = 0
+  for j = 1, row:cols() do
+    if row:get(1, j) == 0 then dead = dead + 1 end
+  end
+  return dead
+end
+
 return M
