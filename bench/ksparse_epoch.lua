@@ -31,6 +31,7 @@ Arguments: `m` (examples, default 60000), `epochs` (sparse, default 4),
 breakdown item, default 100).
 ]]
 local sae = require "sae"
+local bench = require "sae.bench"
 
 local m = sae.arg("m", 60000)
 local epochs = sae.arg("epochs", 4)
@@ -41,13 +42,7 @@ local n_hid, k, batch = 1000, 25, 128
 -- ---- the machine ---------------------------------------------------------------
 
 local v = sae.versions()
-local function loadavg()
-  local f = io.open("/proc/loadavg")
-  if not f then return "?" end
-  local s = f:read("l") or "?"
-  f:close()
-  return s:match("^(%S+)") or s
-end
+local loadavg = bench.loadavg
 local function env(name)
   local s = os.getenv(name)
   return (s and s ~= "") and s or "(unset)"
@@ -63,21 +58,7 @@ sae.report.text(string.format(
   v.blas_threads or 0, env("OPENBLAS_CORETYPE"), env("OMP_WAIT_POLICY"),
   env("GOMP_SPINCOUNT"), load_before))
 
-local peak = tonumber(os.getenv("SAELAB_DGEMM_PEAK") or "")
-local peak_source = "bench/dgemm_peak (square n = 2000)"
-if not peak then
-  local n = 2000
-  local A, B = sae.rand(n, n), sae.rand(n, n)
-  local best = math.huge
-  for r = 1, 5 do
-    local t0 = sae.clock()
-    do local C <close> = A * B end
-    local t = sae.clock() - t0
-    if r > 2 and t < best then best = t end
-  end
-  peak = 2 * n ^ 3 / best / 1e9
-  peak_source = "estimated here: best of 3 Lua products 2000 x 2000"
-end
+local peak, peak_source = bench.dgemm_peak()
 sae.report.metric("dgemm_peak_gflops", peak)
 
 -- ---- data and models --------------------------------------------------------------
@@ -95,13 +76,7 @@ local function build(dense)
   return net:build()
 end
 
-local function median(t)
-  local s = {}
-  for i, x in ipairs(t) do s[i] = x end
-  table.sort(s)
-  local c = #s
-  return c % 2 == 1 and s[(c + 1) // 2] or (s[c // 2] + s[c // 2 + 1]) / 2
-end
+local median = bench.median
 
 local dead_units = sae.models.dead_units
 

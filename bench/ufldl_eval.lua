@@ -27,6 +27,7 @@ n_hid)) and is left out of F: it is what a GFLOP/s below the dgemm peak
 mostly pays for.
 ]]
 local sae = require "sae"
+local bench = require "sae.bench"
 
 local reps = sae.arg("reps", 20)    -- timed evaluations per shape
 local m = sae.arg("m", 10000)       -- examples
@@ -37,13 +38,7 @@ local evals_per_iter = 1.1
 -- ---- the machine ---------------------------------------------------------------
 
 local v = sae.versions()
-local function loadavg()
-  local f = io.open("/proc/loadavg")
-  if not f then return "?" end
-  local s = f:read("l") or "?"
-  f:close()
-  return s:match("^(%S+)") or s
-end
+local loadavg = bench.loadavg
 local coretype = os.getenv("OPENBLAS_CORETYPE")
 if coretype == "" then coretype = nil end
 sae.report.text(string.format(
@@ -53,25 +48,8 @@ sae.report.text(string.format(
   tostring(v.cblas), v.blas_core ~= "" and v.blas_core or "(not OpenBLAS)",
   v.blas_threads or 0, coretype or "(unset)", loadavg()))
 
--- The dgemm peak: from bench/dgemm_peak (make bench passes it on), else a
--- quick estimate through the Lua product (2000 x 2000; each product
--- allocates its result, freed at once by <close>, so after the first one
--- malloc reuses the same pages; still a slight underestimate).
-local peak = tonumber(os.getenv("SAELAB_DGEMM_PEAK") or "")
-local peak_source = "bench/dgemm_peak (square n = 2000)"
-if not peak then
-  local n = 2000
-  local A, B = sae.rand(n, n), sae.rand(n, n)
-  local best = math.huge
-  for r = 1, 5 do
-    local t0 = sae.clock()
-    do local C <close> = A * B end
-    local t = sae.clock() - t0
-    if r > 2 and t < best then best = t end -- two warm-ups
-  end
-  peak = 2 * n ^ 3 / best / 1e9
-  peak_source = "estimated here: best of 3 Lua products 2000 x 2000 (A * B)"
-end
+-- The dgemm peak (sae.bench: bench/dgemm_peak's, else estimated here).
+local peak, peak_source = bench.dgemm_peak()
 sae.report.metric("dgemm_peak_gflops", peak)
 
 -- ---- the models ------------------------------------------------------------------
@@ -96,13 +74,7 @@ local function build(n_in, n_hid)
   return net:build()
 end
 
-local function median(t)
-  local s = {}
-  for i, x in ipairs(t) do s[i] = x end
-  table.sort(s)
-  local k = #s
-  return k % 2 == 1 and s[(k + 1) // 2] or (s[k // 2] + s[k // 2 + 1]) / 2
-end
+local median = bench.median
 
 local rows, results = {}, {}
 for _, shape in ipairs{{64, 25, "64-25"}, {784, 196, "784-196"}} do
