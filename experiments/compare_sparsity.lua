@@ -136,10 +136,8 @@ local function reconstruct(net, M, X)
   return M.centre and Y + sae.ones(X:rows(), 1) * mean_image or Y
 end
 
-local function sse(net, M, X)
-  local R = X - reconstruct(net, M, X)
-  return R:hadamard(R):sum()
-end
+-- Squared error summed over X, and its FVU.
+local function error_of(net, M, X) return sae.reconstruction_error(X, reconstruct(net, M, X)) end
 
 -- The code of X: the hidden layer in EVAL mode; for k-sparse the frozen
 -- top-k encoder (alpha = 1: the k units it was trained with).
@@ -165,7 +163,7 @@ for _, M in ipairs(METHODS) do
       on_epoch = function(e, cost)
         local t = sae.clock()
         r.epoch[e] = e
-        r.mon[e] = sse(net, M, Xmon) / (Xmon:rows() * 784)
+        r.mon[e] = error_of(net, M, Xmon) / (Xmon:rows() * 784)
         if snap_at[e] then
           r.snaps[#r.snaps + 1] = M.filters(net):rowrange(1, math.min(N_SHOW, n_hid)):copy()
           r.snap_epochs[#r.snap_epochs + 1] = e
@@ -213,18 +211,16 @@ sigmoid is never exactly 0, so its L0 is the number of units), dead units
 (never nonzero on any test image; sigmoid units cannot be), training seconds
 per epoch, and the test error of logistic regression on the codes.
 ]]
-local mu = Xte:colmean()
-local sst = Xte:hadamard(Xte):sum() - Xte:rows() * mu:hadamard(mu):sum()
 local rows = {}
 for _, r in ipairs(results) do
   local M, net = r.M, r.net
-  local e = sse(net, M, Xte)
+  local e, fvu = error_of(net, M, Xte)
   local Fte, Ftr = code(net, M, Xte), code(net, M, Xtr)
   local nz = Fte:map("abs"):threshold(0)
   local dead = sae.models.dead_units(nz:colmean())
   local cls = sae.softmax_regression(Ftr, ytr, Fte, yte, { lambda = 1e-4, max_iter = sm_iter,
                                                            classes = 10, bias = true })
-  r.mse, r.fvu, r.l0, r.dead, r.err = e / (Xte:rows() * 784), e / sst, nz:sum() / Xte:rows(), dead,
+  r.mse, r.fvu, r.l0, r.dead, r.err = e / (Xte:rows() * 784), fvu, nz:sum() / Xte:rows(), dead,
                                       cls.error
   rows[#rows + 1] = { M.label, string.format("%.5f", r.mse), string.format("%.4f", r.fvu),
                       string.format("%.1f", r.l0), dead,

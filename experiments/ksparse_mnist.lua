@@ -121,11 +121,8 @@ alpha = 3, for the curves below.
 -- Sum of squared errors of x^ against X, and FVU = that / sum ||x - mean||^2.
 local function fvu(net, Xs)
   net:forward(Xs)
-  local R = Xs - net:output("ks")
-  local sse = R:hadamard(R):sum()
-  local mu = Xs:colmean()
-  local sst = Xs:hadamard(Xs):sum() - Xs:rows() * mu:hadamard(mu):sum()
-  return sse / sst, sse / Xs:rows()
+  local sse, f = sae.reconstruction_error(Xs, net:output("ks"))
+  return f, sse / Xs:rows()
 end
 
 local dead_units = sae.models.dead_units

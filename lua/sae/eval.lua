@@ -41,6 +41,17 @@ function M.score(pred, truth, k)
   return right / #truth, C
 end
 
+-- How well Y reconstructs X (one example per row): the squared error summed
+-- over all entries, and the fraction of variance unexplained, that sum over
+-- sum_i ||x_i - mean(X)||^2 (mean over the rows of X).
+function M.reconstruction_error(X, Y)
+  local R = X - Y
+  local sse = R:hadamard(R):sum()
+  local mu = X:colmean()
+  local sst = X:hadamard(X):sum() - X:rows() * mu:hadamard(mu):sum()
+  return sse, sse / sst
+end
+
 function M.softmax_regression(Xtr, ytr, Xte, yte, opts)
   opts = opts or {}
   local k = opts.classes or math.max(n_classes(ytr), n_classes(yte))

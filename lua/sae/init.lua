@@ -24,6 +24,7 @@ end
 sae.softmax_regression = require("sae.eval").softmax_regression
 sae.score = require("sae.eval").score
 sae.predict = require("sae.eval").predict
+sae.reconstruction_error = require("sae.eval").reconstruction_error
 sae.models = require "sae.models"
 sae.gradcheck = core.gradcheck_type
 sae.lbfgs = core.lbfgs

@@ -79,4 +79,12 @@ do
   getmetatable(m2).__close(m2)
   raises("closed", function() return th:sum() end)
 end
+
+-- reconstruction error: summed squared error and FVU against the column means
+do
+  local X, Y = sae.matrix { { 0, 0 }, { 2, 2 } }, sae.matrix { { 0, 1 }, { 2, 2 } }
+  local sse, fvu = sae.reconstruction_error(X, Y)
+  assert(sse == 1 and fvu == 0.25, "reconstruction_error: " .. sse .. ", " .. fvu)
+  raises("shapes 2x2 and 1x2 differ", sae.reconstruction_error, X, Y:rowrange(1, 1))
+end
 print("ok")
