@@ -19,6 +19,7 @@
 #include <gsl/gsl_rng.h>
 #include "model.h"
 #include "registry.h"
+#include "test_plugins.h"
 
 #define TOL 1e-12
 
@@ -395,13 +396,7 @@ END_TEST
 
 int main(void) {
   sae_error_init();
-  const char *dir = getenv("SAE_TEST_PLUGIN_DIR");
-  if (!dir) {
-    fprintf(stderr, "check_arora: SAE_TEST_PLUGIN_DIR is not set\n");
-    return EXIT_FAILURE;
-  }
-  reg = sae_registry_alloc();
-  sae_registry_load_path(reg, dir);
+  if (!(reg = test_plugins("arora", 1))) return EXIT_FAILURE;
   Suite *s = suite_create("arora");
   TCase *core = tcase_create("core"), *limits = tcase_create("limits");
   TCase *errors = tcase_create("errors");
@@ -418,10 +413,5 @@ int main(void) {
   suite_add_tcase(s, core);
   suite_add_tcase(s, limits);
   suite_add_tcase(s, errors);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  sae_registry_free(reg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_run(s, reg);
 }

@@ -9,6 +9,7 @@
 #include <gsl/gsl_rng.h>
 #include "gradcheck.h"
 #include "registry.h"
+#include "test_plugins.h"
 
 static sae_registry *reg; /* built once in main, read by every test */
 
@@ -103,20 +104,8 @@ END_TEST
 
 int main(void) {
   sae_error_init();
-  reg = sae_registry_alloc();
-  const char *dir = getenv("SAE_TEST_PLUGIN_DIR");
-  if (!dir) {
-    fprintf(stderr, "check_gradcheck: SAE_TEST_PLUGIN_DIR is not set\n");
-    return EXIT_FAILURE;
-  }
-  sae_registry_load_path(reg, dir);
-  for (size_t i = 0; i < sae_registry_warnings(reg); i++)
-    fprintf(stderr, "warning: %s\n", sae_registry_warning(reg, i));
-  size_t n = sae_registry_count(reg);
-  if (n < 9) { /* the core plugins alone give 9 */
-    fprintf(stderr, "check_gradcheck: only %zu types found in %s\n", n, dir);
-    return EXIT_FAILURE;
-  }
+  if (!(reg = test_plugins("gradcheck", 9))) return EXIT_FAILURE; /* the core plugins alone give 9 */
+  const size_t n = sae_registry_count(reg);
   Suite *s = suite_create("gradcheck");
   TCase *core = tcase_create("core"), *errors = tcase_create("errors");
   tcase_set_timeout(core, 60);
@@ -126,10 +115,5 @@ int main(void) {
   tcase_add_test(errors, test_planted_bug_fails);
   suite_add_tcase(s, core);
   suite_add_tcase(s, errors);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  sae_registry_free(reg);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return test_run(s, reg);
 }
