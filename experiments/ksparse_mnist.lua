@@ -73,7 +73,8 @@ local Xtr, Xva = X:select(tr_idx), X:select(va_idx)
 local ytr, yva, yte = {}, {}, sae.data.classes(dte)
 for i, j in ipairs(tr_idx) do ytr[i] = digits[j] + 1 end
 for i, j in ipairs(va_idx) do yva[i] = digits[j] + 1 end
-X = nil
+local yall = {}  -- all training images and labels, for the refit below
+for i = 1, #digits do yall[i] = digits[i] + 1 end
 sae.report.table {
   caption = "Data",
   header = { "set", "examples", "from" },
@@ -176,10 +177,16 @@ end
 --[[
 ## Table 1
 
-alpha is the validation split's choice; the test error is measured once,
-with it. "epochs" is what we trained, against the paper's 5000.
+alpha is the validation split's choice; the test error is measured with it.
+"epochs" is what we trained, against the paper's 5000. The last column
+refits the classifier, alpha kept, on the codes of all 60000 training
+images, the usual last step once validation has chosen; the paper does not
+say whether it took it, so the 50000-image column is the one we compare.
 ]]
-local rows = { { "raw pixels", "7.20 %", pct(raw_test), "-", pct(raw_val), "-" } }
+local raw_refit = sae.softmax_regression(X, yall, Xte, yte, { lambda = sm_lambda, max_iter = sm_iter,
+                                                               classes = 10, bias = true }).error
+sae.report.metric("raw_test_error_refit", raw_refit)
+local rows = { { "raw pixels", "7.20 %", pct(raw_test), "-", pct(raw_val), "-", pct(raw_refit) } }
 local metrics_rows = {}
 for _, run in ipairs(runs) do
   local best
@@ -195,13 +202,20 @@ for _, run in ipairs(runs) do
   local Fte = best.enc:encode(Xte, "code")
   run.alpha, run.val = best.alpha, best.val
   run.test, run.confusion = best.error_on(Fte, yte)
+  -- The same classifier refitted on all 60000 training images' codes, alpha
+  -- kept: the usual last step once validation has chosen (the paper does not
+  -- say whether it took it, so both numbers are shown).
+  run.test_refit = sae.softmax_regression(best.enc:encode(X, "code"), yall, Fte, yte,
+                                          { lambda = sm_lambda, max_iter = sm_iter, classes = 10,
+                                            bias = true }).error
   run.l0_features = mean_l0(Fte)
   run.l0_train = mean_l0(sae.models.ksparse_encoder(run.net, "ks", 1):encode(Xte, "code"))
   run.fvu, run.mse = fvu(run.net, Xte)
   rows[#rows + 1] = { "k-sparse, k = " .. run.k, PUBLISHED[run.k] or "-", pct(run.test),
-                      tostring(run.alpha), pct(run.val), tostring(run.epochs) }
+                      tostring(run.alpha), pct(run.val), tostring(run.epochs), pct(run.test_refit) }
   sae.report.metric("k" .. run.k .. "_test_error", run.test)
   sae.report.metric("k" .. run.k .. "_val_error", run.val)
+  sae.report.metric("k" .. run.k .. "_test_error_refit", run.test_refit)
   sae.report.metric("k" .. run.k .. "_alpha", run.alpha)
   sae.report.metric("k" .. run.k .. "_epochs", run.epochs)
   sae.report.metric("k" .. run.k .. "_mean_l0", run.l0_train)
@@ -217,7 +231,8 @@ for _, run in ipairs(runs) do
 end
 sae.report.table {
   caption = "MNIST test error of logistic regression on the features, ours beside Table 1 of the paper",
-  header = { "method", "published", "ours (test)", "alpha (chosen)", "ours (validation)", "epochs" },
+  header = { "method", "published", "ours (test)", "alpha (chosen)", "ours (validation)", "epochs",
+             "ours (test), classifier refit on train + validation" },
   rows = rows,
 }
 sae.report.table {
@@ -314,10 +329,13 @@ for _, run in ipairs(runs) do
     pct(run.test), run.epochs, run.alpha,
     verdict and string.format(", which %s the published %s", verdict, PUBLISHED[run.k]) or "",
     trend)
+  lines[#lines + 1] = string.format("  The classifier refitted on train + validation: %s.",
+                                    pct(run.test_refit))
   lines[#lines + 1] = string.format("  Reconstruction: FVU %.3f with k units; %d of %d units dead "
                                     .. "in the last epoch.", run.fvu, run.dead[run.epochs], n_hid)
 end
-lines[#lines + 1] = string.format("- Raw pixels: %s (published 7.20 %%).", pct(raw_test))
+lines[#lines + 1] = string.format("- Raw pixels: %s (published 7.20 %%; refitted: %s).", pct(raw_test),
+                                  pct(raw_refit))
 sae.report.text(table.concat(lines, "\n") .. "\n\n" .. [[
 The paper trained 5000 epochs; we trained the number in the table. A test
 error still falling at the last points of the curve says more training
