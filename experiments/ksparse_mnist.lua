@@ -49,6 +49,27 @@ local batch = sae.arg("batch", 128)
 local sm_iter = sae.arg("softmax_iterations", quick and 15 or 200)
 local sm_lambda = sae.arg("softmax_lambda", 1e-4)
 local n_evals = sae.arg("curve_points", quick and 2 or 10)
+-- A long run can stop and go on: checkpoint=PATH saves it every
+-- checkpoint_every epochs (and when stop_after epochs were trained in this
+-- invocation); the same command with the same checkpoint goes on from it,
+-- and gives the numbers the uninterrupted run would have.
+local ckpt_path = sae.arg("checkpoint", "")
+local ckpt_every = sae.arg("checkpoint_every", 25)
+local stop_after = sae.arg("stop_after", 0)
+if stop_after > 0 and ckpt_path == "" then
+  error("stop_after=" .. stop_after .. " needs checkpoint=PATH to keep the run", 0)
+end
+if ckpt_every < 1 or ckpt_every % 1 ~= 0 then
+  error("checkpoint_every=" .. ckpt_every .. ": a whole number of epochs >= 1 expected", 0)
+end
+-- Everything that decides the numbers of the run, which its checkpoint
+-- must share with the command going on from it (alphas only choose among
+-- finished models, so they may change).
+local signature = string.format("seed %d, quick %s, epochs %d, ks %s, hidden %d, k_start %d, "
+                                .. "lr %.17g, momentum %.17g, batch %d, softmax_iterations %d, "
+                                .. "softmax_lambda %.17g, curve_points %d", sae.run.seed,
+                                tostring(quick), epochs, ks_arg, n_hid, k0, lr, momentum, batch,
+                                sm_iter, sm_lambda, n_evals)
 local n_images = quick and 2000 or 60000
 local n_val = quick and 500 or 10000
 local n_test = quick and 500 or 10000
@@ -133,25 +154,65 @@ local function mean_l0(F) return F:map("abs"):threshold(0):sum() / F:rows() end
 local eval_at = {}
 for p = 1, n_evals do eval_at[math.max(1, math.floor(epochs * p / n_evals + 0.5))] = true end
 
-local runs = {}
-for _, k in ipairs(KS) do
+-- What a checkpoint keeps of a run besides its parameters (theta, which
+-- holds the usage counts too).
+local SAVED = { "epoch", "loss", "dead", "kk", "curve_epoch", "curve_val", "curve_test",
+                "train_seconds", "eval_seconds" }
+local function record(run)
+  local r = { theta = run.net:theta():tobytes() }
+  for _, f in ipairs(SAVED) do r[f] = run[f] end
+  return r
+end
+
+local saved = ckpt_path ~= "" and sae.checkpoint.load(ckpt_path) or nil
+if saved and saved.signature ~= signature then
+  error(string.format("%s: a checkpoint of another run (%s); delete it or name another checkpoint=",
+                      ckpt_path, tostring(saved.signature)), 0)
+end
+
+local runs, trained_here, stopped = {}, 0, false
+for ki, k in ipairs(KS) do
   local net = sae.models.ksparse_autoencoder { n_vis = 784, n_hid = n_hid, k = k, alpha = 3,
                                                init_scale = 0.01 }
   local k_of = sae.models.k_schedule(k0, k, epochs)
   local usage = net:param("ks", "usage")
-  local run = { k = k, net = net, epoch = {}, loss = {}, dead = {}, kk = {},
-                curve_epoch = {}, curve_val = {}, curve_test = {}, seconds = 0 }
-  net:set("ks", "k", k_of(1))
-  usage:fill(0)
-  print(string.format("k = %d: %d epochs, k from %d", k, epochs, k_of(1)))
-  local t_start = sae.clock()
-  local hist = sae.train(net, Xtr, {
-    epochs = epochs, batch = batch, lr = lr, momentum = momentum, every = 0,
-    on_epoch = function(e, cost)
+  local run = { k = k, net = net, epoch = {}, loss = {}, dead = {}, kk = {}, curve_epoch = {},
+                curve_val = {}, curve_test = {}, train_seconds = 0, eval_seconds = 0 }
+  runs[ki] = run
+  local first = 1
+  local from = saved and (ki < saved.ki and saved.runs[ki] or ki == saved.ki and saved.current)
+  local resumed = from and ki == saved.ki
+  if from then
+    for _, f in ipairs(SAVED) do run[f] = from[f] end
+    net:theta():frombytes(from.theta)
+    first = ki == saved.ki and saved.epoch + 1 or epochs + 1
+  else
+    usage:fill(0)
+  end
+  if first <= epochs then
+    net:set("ks", "k", k_of(first))
+    if first == 1 then
+      print(string.format("k = %d: %d epochs, k from %d", k, epochs, k_of(1)))
+    else
+      print(string.format("k = %d: epochs %d to %d, resumed from %s", k, first, epochs, ckpt_path))
+    end
+  end
+  local t_last = sae.clock()
+  sae.train(net, Xtr, {
+    epochs = epochs, first_epoch = first, batch = batch, lr = lr, momentum = momentum, every = 0,
+    on_start = function(opt)
+      -- Resuming: the velocity and the generator as they were after epoch first - 1.
+      if resumed then
+        opt:velocity():frombytes(saved.velocity)
+        sae.rng_restore(saved.rng)
+      end
+    end,
+    on_epoch = function(e, cost, _, opt)
+      run.train_seconds = run.train_seconds + sae.clock() - t_last
       local dead = dead_units(usage)
       run.epoch[e], run.loss[e], run.dead[e], run.kk[e] = e, cost, dead, net:get("ks", "k")
       local line = string.format("k = %d  epoch %4d  k now %3d  loss %.5f  dead %4d  %.1fs", k, e,
-                                 run.kk[e], cost, dead, sae.clock() - t_start - (run.eval_seconds or 0))
+                                 run.kk[e], cost, dead, run.train_seconds)
       if eval_at[e] then
         local t = sae.clock()
         local enc = sae.models.ksparse_encoder(net, "ks", 3)
@@ -161,17 +222,37 @@ for _, k in ipairs(KS) do
         run.curve_epoch[#run.curve_epoch + 1] = e
         run.curve_val[#run.curve_val + 1] = 100 * ve
         run.curve_test[#run.curve_test + 1] = 100 * te
-        run.eval_seconds = (run.eval_seconds or 0) + sae.clock() - t
+        run.eval_seconds = run.eval_seconds + sae.clock() - t
         line = line .. string.format("  val %.2f %%  test %.2f %% (alpha 3)", 100 * ve, 100 * te)
       end
       print(line)
       usage:fill(0)
       net:set("ks", "k", k_of(e + 1))
+      trained_here = trained_here + 1
+      stopped = stop_after > 0 and trained_here >= stop_after
+      if ckpt_path ~= "" and (e % ckpt_every == 0 or e == epochs or stopped) then
+        local done = {}
+        for i = 1, ki - 1 do done[i] = record(runs[i]) end
+        sae.checkpoint.save(ckpt_path, { signature = signature, ki = ki, epoch = e, runs = done,
+                                         current = record(run), rng = sae.rng_state(),
+                                         velocity = opt:velocity():tobytes() })
+      end
+      t_last = sae.clock()
+      return stopped
     end,
   })
-  run.seconds = hist.seconds - (run.eval_seconds or 0)
-  run.epochs = #hist.cost
-  runs[#runs + 1] = run
+  run.seconds = run.train_seconds
+  run.epochs = #run.epoch
+  if stopped then break end
+end
+
+if stopped then
+  print(string.format("stopped after %d epochs, as stop_after asked: %s holds the run, and the "
+                      .. "same command goes on from it", trained_here, ckpt_path))
+  sae.report.text(string.format("**Stopped after %d epochs of training (stop_after); no table "
+                                .. "yet.** The checkpoint `%s` holds the run: the same command "
+                                .. "goes on from it.", trained_here, ckpt_path))
+  return
 end
 
 --[[

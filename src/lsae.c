@@ -72,6 +72,33 @@ static int l_seed(lua_State *L) {
   return 0;
 }
 
+/* sae.rng_state(): the run's generator as a string (its name, a NUL, its
+ * state bytes); sae.rng_restore(s) puts such a state back, so a resumed run
+ * draws what the uninterrupted one would have. */
+static int l_rng_state(lua_State *L) {
+  gsl_rng *r = lsae_rng(L);
+  lua_pushstring(L, gsl_rng_name(r));
+  lua_pushlstring(L, "", 1);
+  lua_pushlstring(L, gsl_rng_state(r), gsl_rng_size(r));
+  lua_concat(L, 3);
+  return 1;
+}
+
+static int l_rng_restore(lua_State *L) {
+  gsl_rng *r = lsae_rng(L);
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  const char *name = gsl_rng_name(r);
+  const size_t head = strlen(name) + 1;
+  if (len < head || memcmp(s, name, head) != 0)
+    return luaL_error(L, "rng_restore: not a state of the %s generator", name);
+  if (len - head != gsl_rng_size(r))
+    return luaL_error(L, "rng_restore: %s state is %d bytes, got %d", name, (int)gsl_rng_size(r),
+                      (int)(len - head));
+  memcpy(gsl_rng_state(r), s + head, len - head);
+  return 0;
+}
+
 /* sae.clock(): wall-clock seconds (monotonic), for timing. */
 static int l_clock(lua_State *L) {
   struct timespec ts;
@@ -283,6 +310,8 @@ static const luaL_Reg util_funcs[] = {
   {"randperm", l_randperm},
   {"gather", l_gather},
   {"seed", l_seed},
+    {"rng_state", l_rng_state},
+    {"rng_restore", l_rng_restore},
   {"clock", l_clock},
   {"maxrss", l_maxrss},
   {"versions", l_versions},

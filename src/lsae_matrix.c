@@ -471,6 +471,31 @@ static int l_matrix_totable(lua_State *L) {
   return 1;
 }
 
+/* m:tobytes(): the entries row by row as native doubles, in a string (a
+ * checkpoint's payload); m:frombytes(s) copies such a string back into m,
+ * which must have exactly as many entries, and returns m. */
+static int l_matrix_tobytes(lua_State *L) {
+  gsl_matrix *a = checkm(L, 1, "matrix:tobytes");
+  luaL_Buffer b;
+  luaL_buffinitsize(L, &b, a->size1 * a->size2 * sizeof(double));
+  for (size_t i = 0; i < a->size1; i++) luaL_addlstring(&b, (const char *)ROW(a, i), a->size2 * sizeof(double));
+  luaL_pushresult(&b);
+  return 1;
+}
+
+static int l_matrix_frombytes(lua_State *L) {
+  const char *fn = "matrix:frombytes";
+  gsl_matrix *a = checkm(L, 1, fn);
+  size_t len;
+  const char *s = luaL_checklstring(L, 2, &len);
+  const size_t row = a->size2 * sizeof(double);
+  if (len != a->size1 * row)
+    merr(L, "%s: %zu bytes are not the %zux%zu matrix's %zu", fn, len, a->size1, a->size2, a->size1 * row);
+  for (size_t i = 0; i < a->size1; i++) memcpy(ROW(a, i), s + i * row, row);
+  lua_settop(L, 1);
+  return 1;
+}
+
 /* m:copy() is a new matrix; m:copy(B) copies B into m (same shape: a
  * parameter view, a row range) and returns m. */
 static int l_matrix_copy(lua_State *L) {
@@ -918,6 +943,7 @@ static const luaL_Reg matrix_methods[] = {
     {"shape", l_matrix_shape},       {"rows", l_matrix_rows},         {"cols", l_matrix_cols},
     {"get", l_matrix_get},           {"set", l_matrix_set},           {"row", l_matrix_row},
     {"rowrange", l_matrix_rowrange}, {"col", l_matrix_col},           {"totable", l_matrix_totable},
+    {"tobytes", l_matrix_tobytes},   {"frombytes", l_matrix_frombytes},
     {"copy", l_matrix_copy},         {"t", l_matrix_t},               {"fill", l_matrix_fill},
     {"scale", l_matrix_scale},       {"add", l_matrix_add},           {"sub", l_matrix_sub},
     {"axpy", l_matrix_axpy},         {"select", l_matrix_select},     {"hadamard", l_matrix_hadamard},

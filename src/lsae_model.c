@@ -445,6 +445,13 @@ static int l_sgd_lr(lua_State *L) {
   return 1;
 }
 
+/* opt:velocity(): a live n x 1 view of the momentum velocity (theta's layout). */
+static int l_sgd_velocity(lua_State *L) {
+  gsl_vector *v = sae_sgd_velocity(check_sgd(L, 1));
+  lsae_pushview(L, gsl_matrix_view_vector(v, v->size, 1).matrix, 1);
+  return 1;
+}
+
 /* opt:step(X [, {target=, labels=}]) -> cost before the step */
 static int l_sgd_step(lua_State *L) {
   sae_sgd *s = check_sgd(L, 1);
@@ -468,7 +475,8 @@ static const luaL_Reg model_methods[] = {
   {NULL, NULL}};
 
 static const luaL_Reg sgd_methods[] = {
-  {"step", l_sgd_step}, {"set", l_sgd_set}, {"lr", l_sgd_lr}, {NULL, NULL}};
+  {"step", l_sgd_step},         {"set", l_sgd_set}, {"lr", l_sgd_lr},
+  {"velocity", l_sgd_velocity}, {NULL, NULL}};
 
 static void new_metatable(lua_State *L, const char *name, const luaL_Reg *methods,
                           lua_CFunction gc, lua_CFunction tostring) {

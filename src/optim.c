@@ -111,6 +111,7 @@ int sae_sgd_set(sae_sgd *s, double eta, double mu, sae_error *e) {
 
 double sae_sgd_eta(const sae_sgd *s) { return s->eta; }
 double sae_sgd_mu(const sae_sgd *s) { return s->mu; }
+gsl_vector *sae_sgd_velocity(sae_sgd *s) { return s->v; }
 
 int sae_sgd_step(sae_sgd *s, const sae_batch *b, double *cost, sae_error *e) {
   int rc = sae_model_eval(s->m, b, cost, e);

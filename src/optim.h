@@ -18,6 +18,9 @@ void sae_sgd_free(sae_sgd *s);        /* NULL is a no-op */
 int sae_sgd_set(sae_sgd *s, double eta, double mu, sae_error *e);
 double sae_sgd_eta(const sae_sgd *s);
 double sae_sgd_mu(const sae_sgd *s);
+/* The velocity v, one entry per parameter (theta's layout): saved and put
+ * back by checkpoints so a resumed run steps as the uninterrupted one. */
+gsl_vector *sae_sgd_velocity(sae_sgd *s);
 /* One step on batch b; *cost is the cost before the step. */
 int sae_sgd_step(sae_sgd *s, const sae_batch *b, double *cost, sae_error *e);
 

@@ -26,6 +26,7 @@ sae.score = require("sae.eval").score
 sae.predict = require("sae.eval").predict
 sae.reconstruction_error = require("sae.eval").reconstruction_error
 sae.models = require "sae.models"
+sae.checkpoint = require "sae.checkpoint"
 sae.gradcheck = core.gradcheck_type
 sae.lbfgs = core.lbfgs
 

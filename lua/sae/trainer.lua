@@ -16,11 +16,19 @@
 --   tol       stop when the epoch's cost <= tol
 --   rtol      stop when the cost changed by less than rtol (relative) over an epoch
 --   every     print a progress line every N epochs (default: about 10 lines; 0: never)
---   on_epoch  function(epoch, cost, hist) called after each epoch; returning
---             true stops training
+--   on_epoch  function(epoch, cost, hist, opt) called after each epoch;
+--             returning true stops training (opt: the SGD optimiser, whose
+--             opt:velocity() a checkpoint saves)
+--   first_epoch  resume: run epochs first_epoch..epochs (default 1); with the
+--             parameters, the generator (sae.rng_restore) and, through
+--             on_start, the velocity put back, the rest of the run draws and
+--             steps exactly as the uninterrupted one
+--   on_start  function(opt) called once the optimiser exists, before the
+--             first step (to put a saved velocity back)
 -- Returns the history {epoch = {...}, cost = {...}, lr = {...}, seconds = s,
--- stopped = "epochs" | "tol" | "rtol" | "on_epoch"}; cost[e] is the mean over
--- the epoch's minibatches of the cost before each step.
+-- stopped = "epochs" | "tol" | "rtol" | "on_epoch"}: epoch[i] is the i-th
+-- epoch run and cost[i] the mean over its minibatches of the cost before
+-- each step.
 local core = require "sae.core"
 
 local M = {}
@@ -46,6 +54,11 @@ function M.train(net, X, opts)
   end
   local lr0 = opts.lr or 0.1
   local opt = core.sgd(net, { lr = lr0, momentum = opts.momentum or 0 })
+  local first_epoch = opts.first_epoch or 1
+  if first_epoch < 1 or first_epoch % 1 ~= 0 then
+    error(string.format("train: first_epoch = %s must be a whole number >= 1", tostring(first_epoch)), 2)
+  end
+  if opts.on_start then opts.on_start(opt) end
   local shuffle = opts.shuffle
   if shuffle == nil then shuffle = batch < n end
   local every = opts.every or math.max(1, epochs // 10)
@@ -61,7 +74,7 @@ function M.train(net, X, opts)
   local hist = { epoch = {}, cost = {}, lr = {}, stopped = "epochs" }
   local t0 = core.clock()
   local prev
-  for epoch = 1, epochs do
+  for epoch = first_epoch, epochs do
     local lr = learning_rate(opts.schedule, epoch, lr0)
     opt:set { lr = lr }
     local lab = labels
@@ -88,7 +101,8 @@ function M.train(net, X, opts)
       total = total + opt:step(xb, bopts) * (last - first + 1)
     end
     local cost = total / n
-    hist.epoch[epoch], hist.cost[epoch], hist.lr[epoch] = epoch, cost, lr
+    local i = #hist.epoch + 1
+    hist.epoch[i], hist.cost[i], hist.lr[i] = epoch, cost, lr
     if every > 0 and (epoch % every == 0 or epoch == 1 or epoch == epochs) and not opts.quiet then
       print(string.format("epoch %6d  cost %.6g  lr %.3g  %.2fs", epoch, cost, lr, core.clock() - t0))
     end
@@ -96,7 +110,7 @@ function M.train(net, X, opts)
     if opts.rtol and prev and math.abs(prev - cost) <= opts.rtol * math.abs(prev) then
       hist.stopped = "rtol"
     end
-    if opts.on_epoch and opts.on_epoch(epoch, cost, hist) then hist.stopped = "on_epoch" end
+    if opts.on_epoch and opts.on_epoch(epoch, cost, hist, opt) then hist.stopped = "on_epoch" end
     prev = cost
     if hist.stopped ~= "epochs" then break end
   end
