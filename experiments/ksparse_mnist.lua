@@ -297,8 +297,9 @@ refits the classifier, alpha and lambda kept, on the codes of all training
 images, the usual last step once validation has chosen; the paper does not
 say whether it took it, so the 50000-image column is the one we compare.
 ]]
-local raw_refit = sae.softmax_regression(X, yall, Xte, yte, { lambda = raw_lambda, max_iter = sm_iter,
-                                                               classes = 10, bias = true }).error
+local raw_refit = sae.softmax_regression(X, yall, Xte, yte, { lambda = raw_lambda,
+                                                               max_iter = sm_iter, classes = 10,
+                                                               bias = true }).error
 sae.report.metric("raw_test_error_refit", raw_refit)
 local rows = { { "raw pixels", "7.20 %", pct(raw_test), string.format("-, %g", raw_lambda),
                  pct(raw_val), "-", pct(raw_refit) } }
@@ -457,8 +458,8 @@ for _, run in ipairs(runs) do
   lines[#lines + 1] = string.format("  Reconstruction: FVU %.3f with k units; %d of %d units dead "
                                     .. "in the last epoch.", run.fvu, run.dead[run.epochs], n_hid)
 end
-lines[#lines + 1] = string.format("- Raw pixels: %s (published 7.20 %%; refitted: %s).", pct(raw_test),
-                                  pct(raw_refit))
+lines[#lines + 1] = string.format("- Raw pixels: %s (published 7.20 %%; refitted: %s).",
+                                  pct(raw_test), pct(raw_refit))
 sae.report.text(table.concat(lines, "\n") .. "\n\n" .. [[
 The paper trained 5000 epochs; we trained the number in the table. A test
 error still falling at the last points of the curve says more training

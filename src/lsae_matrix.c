@@ -478,7 +478,8 @@ static int l_matrix_tobytes(lua_State *L) {
   gsl_matrix *a = checkm(L, 1, "matrix:tobytes");
   luaL_Buffer b;
   luaL_buffinitsize(L, &b, a->size1 * a->size2 * sizeof(double));
-  for (size_t i = 0; i < a->size1; i++) luaL_addlstring(&b, (const char *)ROW(a, i), a->size2 * sizeof(double));
+  for (size_t i = 0; i < a->size1; i++)
+    luaL_addlstring(&b, (const char *)ROW(a, i), a->size2 * sizeof(double));
   luaL_pushresult(&b);
   return 1;
 }
@@ -490,7 +491,8 @@ static int l_matrix_frombytes(lua_State *L) {
   const char *s = luaL_checklstring(L, 2, &len);
   const size_t row = a->size2 * sizeof(double);
   if (len != a->size1 * row)
-    merr(L, "%s: %zu bytes are not the %zux%zu matrix's %zu", fn, len, a->size1, a->size2, a->size1 * row);
+    merr(L, "%s: %zu bytes are not the %zux%zu matrix's %zu", fn, len, a->size1, a->size2,
+         a->size1 * row);
   for (size_t i = 0; i < a->size1; i++) memcpy(ROW(a, i), s + i * row, row);
   lua_settop(L, 1);
   return 1;

@@ -104,7 +104,8 @@ END_TEST
 
 int main(void) {
   sae_error_init();
-  if (!(reg = test_plugins("gradcheck", 9))) return EXIT_FAILURE; /* the core plugins alone give 9 */
+  /* the core plugins alone give 9 types */
+  if (!(reg = test_plugins("gradcheck", 9))) return EXIT_FAILURE;
   const size_t n = sae_registry_count(reg);
   Suite *s = suite_create("gradcheck");
   TCase *core = tcase_create("core"), *errors = tcase_create("errors");

@@ -79,7 +79,8 @@ function M.load(path)
   end
   if not ok then error(string.format("%s: damaged checkpoint (truncated)", path), 2) end
   local function B(i)
-    return blobs[i] or error(string.format("%s: damaged checkpoint (no long string %s)", path, i), 0)
+    return blobs[i] or
+           error(string.format("%s: damaged checkpoint (no long string %s)", path, i), 0)
   end
   local chunk, err = load(body, "@" .. path, "t", { B = B })
   if not chunk then error(string.format("%s: damaged checkpoint: %s", path, err), 2) end

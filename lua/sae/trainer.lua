@@ -56,7 +56,8 @@ function M.train(net, X, opts)
   local opt = core.sgd(net, { lr = lr0, momentum = opts.momentum or 0 })
   local first_epoch = opts.first_epoch or 1
   if first_epoch < 1 or first_epoch % 1 ~= 0 then
-    error(string.format("train: first_epoch = %s must be a whole number >= 1", tostring(first_epoch)), 2)
+    error(string.format("train: first_epoch = %s must be a whole number >= 1",
+                        tostring(first_epoch)), 2)
   end
   if opts.on_start then opts.on_start(opt) end
   local shuffle = opts.shuffle

@@ -9,8 +9,7 @@ local function raises(pattern, f, ...)
   assert(tostring(err):find(pattern, 1, true), "error '" .. tostring(err) .. "' lacks '" .. pattern .. "'")
 end
 
-local dir = os.getenv("TMPDIR") or "/tmp"
-local path = string.format("%s/saelab-checkpoint-%d.ck", dir, math.floor(sae.clock() * 1e6) % 1000000000)
+local path = os.tmpname() -- an empty file of our own, which the saves replace
 
 -- matrix bytes: a view (row stride wider than its columns) goes out row by
 -- row and comes back into a matrix of the same size, bit for bit
