@@ -3,15 +3,8 @@
 -- atoms after project(), a model without update() rules, and errors.
 local sae = require "sae"
 
-local function raises(pattern, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error matching " .. pattern)
-  assert(tostring(err):find(pattern, 1, true), "error '" .. tostring(err) .. "' lacks '" .. pattern .. "'")
-end
-
-local function near(a, b, tol, what)
-  assert(math.abs(a - b) <= tol, string.format("%s: %.17g vs %.17g", what, a, b))
-end
+local expect = require "expect"
+local raises, near = expect.raises, expect.near
 
 -- the 2-example, 3-input, 2-atom case (check_arora.c has the arithmetic)
 local net = sae.model(3)

@@ -3,11 +3,7 @@
 -- the trainer resumed mid-run giving the uninterrupted run's numbers.
 local sae = require "sae"
 
-local function raises(pattern, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error matching " .. pattern)
-  assert(tostring(err):find(pattern, 1, true), "error '" .. tostring(err) .. "' lacks '" .. pattern .. "'")
-end
+local raises = require("expect").raises
 
 local path = os.tmpname() -- an empty file of our own, which the saves replace
 

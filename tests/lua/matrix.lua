@@ -6,17 +6,9 @@ local function check(cond, what)
   if not cond then error("matrix.lua: " .. what, 2) end
 end
 
-local function near(x, y, tol, what)
-  check(math.abs(x - y) <= (tol or 1e-12), string.format("%s: %.17g, expected %.17g", what, x, y))
-end
-
--- f() must raise an error whose message contains pattern (plain text)
-local function fails(pattern, f, ...)
-  local ok, msg = pcall(f, ...)
-  check(not ok, "no error, expected one containing '" .. pattern .. "'")
-  check(tostring(msg):find(pattern, 1, true),
-        "error '" .. tostring(msg) .. "' does not contain '" .. pattern .. "'")
-end
+local expect = require "expect"
+local near = expect.near
+local fails = expect.raises -- f() must raise an error containing the plain text
 
 -- constructors and shape
 local A = sae.matrix{{2.385, -2.25, 0.5}, {3.1, 0.75, -1.2}}

@@ -3,11 +3,7 @@
 -- Lua errors that name the problem.
 local sae = require "sae"
 
-local function raises(pattern, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error matching " .. pattern)
-  assert(tostring(err):find(pattern, 1, true), "error '" .. tostring(err) .. "' lacks '" .. pattern .. "'")
-end
+local raises = require("expect").raises
 
 -- the type list knows every core type, with hyper-parameter tables
 local names = {}
