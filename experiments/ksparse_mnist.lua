@@ -123,12 +123,17 @@ sae.report.table {
 
 local function pct(x) return string.format("%.2f %%", 100 * x) end
 
--- Logistic regression fitted on the training codes; returns its error on
--- the validation codes and a function giving the error on other codes.
+-- Logistic regression with weight decay lambda fitted on codes F (labels
+-- y), scored on Fev (labels yev).
+local function fit(F, y, Fev, yev, lambda)
+  return sae.softmax_regression(F, y, Fev, yev, { lambda = lambda, max_iter = sm_iter,
+                                                  classes = 10, bias = true })
+end
+
+-- Fitted on the training codes; returns its error on the validation codes
+-- and a function giving the error on other codes.
 local function classify(Ftr, Fva, lambda)
-  local r = sae.softmax_regression(Ftr, ytr, Fva, yva, { lambda = lambda or sm_lambda,
-                                                          max_iter = sm_iter, classes = 10,
-                                                          bias = true })
+  local r = fit(Ftr, ytr, Fva, yva, lambda or sm_lambda)
   return r.error, function(F, y)
     local acc, C = sae.score(sae.predict(r.model, F), y, 10)
     return 1 - acc, C
@@ -297,9 +302,7 @@ refits the classifier, alpha and lambda kept, on the codes of all training
 images, the usual last step once validation has chosen; the paper does not
 say whether it took it, so the 50000-image column is the one we compare.
 ]]
-local raw_refit = sae.softmax_regression(X, yall, Xte, yte, { lambda = raw_lambda,
-                                                               max_iter = sm_iter, classes = 10,
-                                                               bias = true }).error
+local raw_refit = fit(X, yall, Xte, yte, raw_lambda).error
 sae.report.metric("raw_test_error_refit", raw_refit)
 local rows = { { "raw pixels", "7.20 %", pct(raw_test), string.format("-, %g", raw_lambda),
                  pct(raw_val), "-", pct(raw_refit) } }
@@ -324,9 +327,7 @@ for _, run in ipairs(runs) do
   -- The same classifier refitted on all 60000 training images' codes, alpha
   -- kept: the usual last step once validation has chosen (the paper does not
   -- say whether it took it, so both numbers are shown).
-  run.test_refit = sae.softmax_regression(best.enc:encode(X, "code"), yall, Fte, yte,
-                                          { lambda = run.lambda, max_iter = sm_iter,
-                                            classes = 10, bias = true }).error
+  run.test_refit = fit(best.enc:encode(X, "code"), yall, Fte, yte, run.lambda).error
   run.l0_features = mean_l0(Fte)
   run.l0_train = mean_l0(sae.models.ksparse_encoder(run.net, "ks", 1):encode(Xte, "code"))
   run.fvu, run.mse = fvu(run.net, Xte)
