@@ -296,6 +296,88 @@ static int l_gather(lua_State *L) {
   return 0;
 }
 
+/* Option tables: one refusal for every binding and Lua helper (lbfgs had it
+ * first).  Pushes "fname: unknown option 'k' (known: a, b, ...)" and returns
+ * 1 for the first key of the table at idx that is not a string in keys
+ * (NULL-terminated); returns 0, pushing nothing, when every key is known.
+ * [-0, +(0|1), m] */
+static int options_bad_key(lua_State *L, int idx, const char *fname, const char *const *keys) {
+  idx = lua_absindex(L, idx);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1); /* the value */
+    int known = 0;
+    if (lua_type(L, -1) == LUA_TSTRING)
+      for (const char *const *k = keys; *k && !known; k++) known = strcmp(lua_tostring(L, -1), *k) == 0;
+    if (!known) {
+      const char *key = luaL_tolstring(L, -1, NULL); /* a copy: lua_next's key stays as it is */
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      luaL_addstring(&b, fname);
+      luaL_addstring(&b, ": unknown option '");
+      luaL_addstring(&b, key);
+      luaL_addstring(&b, "' (known: ");
+      for (const char *const *k = keys; *k; k++) {
+        if (k != keys) luaL_addstring(&b, ", ");
+        luaL_addstring(&b, *k);
+      }
+      luaL_addstring(&b, ")");
+      luaL_pushresult(&b);
+      lua_replace(L, -3); /* over the key; drop the key's copy */
+      lua_pop(L, 1);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+void lsae_check_options(lua_State *L, int idx, const char *fname, const char *const *keys) {
+  if (options_bad_key(L, idx, fname, keys)) {
+    luaL_where(L, 1);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+    lua_error(L);
+  }
+}
+
+/* sae.check_options(opts, fname, {"key", ...} [, level]) -> opts: the same
+ * refusal for the pure-Lua helpers (sae.train, sae.report...).  nil opts
+ * gives a new empty table.  The error is raised at `level` as Lua's error()
+ * counts from the helper that calls this (default 2: the helper's caller, so
+ * a script's typo names the script's line). */
+static int l_check_options(lua_State *L) {
+  const char *fname = luaL_checkstring(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  int level = (int)luaL_optinteger(L, 4, 2);
+  lua_settop(L, 3);
+  if (lua_isnil(L, 1)) {
+    lua_newtable(L);
+    return 1;
+  }
+  if (!lua_istable(L, 1)) {
+    luaL_where(L, level);
+    lua_pushfstring(L, "%s: options must be a table, got %s", fname, luaL_typename(L, 1));
+    lua_concat(L, 2);
+    return lua_error(L);
+  }
+  lua_Integer n = luaL_len(L, 3);
+  const char **keys = lua_newuserdatauv(L, (size_t)(n + 1) * sizeof *keys, 0);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 3, i); /* the strings stay alive in the table at 3 */
+    keys[i - 1] = luaL_checkstring(L, -1);
+    lua_pop(L, 1);
+  }
+  keys[n] = NULL;
+  if (options_bad_key(L, 1, fname, keys)) {
+    luaL_where(L, level);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+    return lua_error(L);
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
 /* sae.data.dir(): where data sets live ($SAELAB_DATA, else XDG's data dir). */
 static int l_data_dir(lua_State *L) {
   char buf[4096];
@@ -310,6 +392,7 @@ static const luaL_Reg util_funcs[] = {
   {"randperm", l_randperm},
   {"gather", l_gather},
   {"seed", l_seed},
+  {"check_options", l_check_options},
   {"rng_state", l_rng_state},
   {"rng_restore", l_rng_restore},
   {"clock", l_clock},

@@ -64,6 +64,11 @@ typedef struct lsae_hp {
 } lsae_hp;
 int lsae_read_hparams(lua_State *L, int idx, const char *const *skip, lsae_hp *hp);
 
+/* Refuse an option table (at idx) with a key not in keys (NULL-terminated):
+ * "fname: unknown option 'momentun' (known: a, b, ...)".  A misspelt option
+ * would otherwise be ignored without a word.  [-0, +0, e] */
+void lsae_check_options(lua_State *L, int idx, const char *fname, const char *const *keys);
+
 /* The batch of a call f(X [, {target=, labels=, mode=}]) with X at xarg and
  * the options at optarg: target defaults to X (an autoencoder), labels are
  * 1-based class numbers copied into a userdata left on the stack (so keep

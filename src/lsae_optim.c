@@ -44,27 +44,6 @@ static sae_model *optim_check_model(lua_State *L, int arg) {
 static const char *const lbfgs_keys[] = {"max_iter", "m", "epsilon", "delta", "past",
                                          "verbose", "target", "labels", "mode", NULL};
 
-static void check_keys(lua_State *L, int opt, const char *fname, const char *const *keys) {
-  lua_pushnil(L);
-  while (lua_next(L, opt)) {
-    lua_pop(L, 1); /* the value */
-    int known = 0;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (const char *const *k = keys; *k && !known; k++) known = strcmp(lua_tostring(L, -1), *k) == 0;
-    if (!known) {
-      const char *key = luaL_tolstring(L, -1, NULL); /* a copy: lua_next's key stays as it is */
-      luaL_Buffer b;
-      luaL_buffinit(L, &b);
-      for (const char *const *k = keys; *k; k++) {
-        if (k != keys) luaL_addstring(&b, ", ");
-        luaL_addstring(&b, *k);
-      }
-      luaL_pushresult(&b);
-      luaL_error(L, "%s: unknown option '%s' (known: %s)", fname, key, lua_tostring(L, -1));
-    }
-  }
-}
-
 static void opt_int(lua_State *L, int opt, const char *key, int *dst) {
   lua_getfield(L, opt, key);
   if (!lua_isnil(L, -1)) {
@@ -115,7 +94,7 @@ static int l_lbfgs(lua_State *L) {
   lua_settop(L, 3);
   if (!lua_isnil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
-    check_keys(L, 3, "lbfgs", lbfgs_keys);
+    lsae_check_options(L, 3, "lbfgs", lbfgs_keys);
     opt_int(L, 3, "max_iter", &o.max_iter);
     opt_int(L, 3, "m", &o.m);
     opt_number(L, 3, "epsilon", &o.epsilon);
