@@ -12,6 +12,7 @@
 -- (%q), so every value comes back bit for bit.  The constructor is run with
 -- nothing in its environment but B: data, not code.
 local core = require "sae.core"
+local caller = require "sae.caller"
 
 local M = {}
 
@@ -55,13 +56,15 @@ local function serialize(v, out, blobs, depth)
 end
 
 function M.save(path, state)
-  assert(type(state) == "table", "checkpoint.save: a table expected")
+  if type(state) ~= "table" then
+    caller.error("sae.checkpoint.save: state must be a table, got " .. type(state))
+  end
   local out, blobs = { "return " }, {}
   serialize(state, out, blobs, 0)
   local parts = { HEADER, string.pack("<s8", table.concat(out)) }
   for i, b in ipairs(blobs) do parts[i + 2] = string.pack("<s8", b) end
   local ok, err = core.write_file(path, table.concat(parts))
-  if not ok then error(string.format("checkpoint %s: %s", path, err), 2) end
+  if not ok then caller.error(string.format("checkpoint %s: %s", path, err)) end
 end
 
 function M.load(path)
@@ -70,24 +73,24 @@ function M.load(path)
   local text = f:read("a")
   f:close()
   if not text or text:sub(1, #HEADER) ~= HEADER then
-    error(string.format("%s:1: not a saelab checkpoint (delete it to start afresh)", path), 2)
+    caller.error(string.format("%s:1: not a saelab checkpoint (delete it to start afresh)", path))
   end
   local ok, body, pos = pcall(string.unpack, "<s8", text, #HEADER + 1)
   local blobs = {}
   while ok and pos <= #text do
     ok, blobs[#blobs + 1], pos = pcall(string.unpack, "<s8", text, pos)
   end
-  if not ok then error(string.format("%s: damaged checkpoint (truncated)", path), 2) end
+  if not ok then caller.error(string.format("%s: damaged checkpoint (truncated)", path)) end
   local function B(i)
     return blobs[i] or
            error(string.format("%s: damaged checkpoint (no long string %s)", path, i), 0)
   end
   local chunk, err = load(body, "@" .. path, "t", { B = B })
-  if not chunk then error(string.format("%s: damaged checkpoint: %s", path, err), 2) end
+  if not chunk then caller.error(string.format("%s: damaged checkpoint: %s", path, err)) end
   local state
   ok, state = pcall(chunk)
   if not ok or type(state) ~= "table" then
-    error(string.format("%s: damaged checkpoint: %s", path, tostring(state)), 2)
+    caller.error(string.format("%s: damaged checkpoint: %s", path, tostring(state)))
   end
   return state
 end

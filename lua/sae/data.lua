@@ -6,6 +6,7 @@
 -- Files live in the data directory (sae.data.dir(): $SAELAB_DATA, else the
 -- XDG data directory); `saelab fetch mnist` puts MNIST there.
 local core = require "sae.core"
+local caller = require "sae.caller"
 
 local M = {}
 
@@ -20,13 +21,16 @@ function M.dir() return core.data_dir() end
 -- MNIST ("train": 60000, "test": 10000) or Fashion-MNIST (name =
 -- "fashion-mnist"): images as rows scaled to [0,1], labels as raw digits 0..9.
 function M.idx_set(name, set, n)
-  assert(set == "train" or set == "test", "set must be \"train\" or \"test\"")
+  if set ~= "train" and set ~= "test" then
+    caller.error(string.format("sae.data.%s: set must be \"train\" or \"test\", got %s",
+                               name:gsub("-", "_"), tostring(set)))
+  end
   local dir = M.dir() .. "/" .. name
   local prefix = set == "train" and "train" or "t10k"
   local images = dir .. "/" .. prefix .. "-images-idx3-ubyte"
   local labels = dir .. "/" .. prefix .. "-labels-idx1-ubyte"
   if not exists(images) or not exists(labels) then
-    error(string.format("%s not found in %s: run `saelab fetch %s` first", name, dir, name), 2)
+    caller.error(string.format("%s not found in %s: run `saelab fetch %s` first", name, dir, name))
   end
   local X = core.idx_images(images, n)
   local y = core.idx_labels(labels, n)
@@ -76,11 +80,13 @@ end
 -- opts.source: "auto" (default), "olshausen", "mat" or "png";
 -- opts.olshausen: a directory with image0..image9; opts.mat: IMAGES.mat.
 -- Returns the images (a Lua array of matrices) and a sentence naming the source.
+-- An unknown option is an error.
 function M.natural_images(opts)
-  opts = opts or {}
+  opts = caller.options(opts, "sae.data.natural_images", { "source", "olshausen", "mat" })
   local source = opts.source or "auto"
   if source == "mat" or (source == "auto" and opts.mat and opts.mat ~= "") then
-    assert(opts.mat and opts.mat ~= "", "source = \"mat\" needs mat = FILE")
+    caller.check(opts.mat and opts.mat ~= "",
+                 "sae.data.natural_images: source = \"mat\" needs mat = FILE")
     return core.mat(opts.mat, "IMAGES"), "UFLDL's IMAGES.mat (" .. opts.mat .. ")"
   end
   if source == "olshausen" or source == "auto" then
@@ -90,7 +96,7 @@ function M.natural_images(opts)
       for i = 0, 9 do images[#images + 1] = core.image_f32be(d .. "/image" .. i, 512, 512) end
       return images, "Olshausen's ten whitened images (" .. d .. ")"
     elseif source == "olshausen" then
-      error("Olshausen's images not found: pass olshausen=DIR (with image0..image9)", 2)
+      caller.error("Olshausen's images not found: pass olshausen=DIR (with image0..image9)")
     end
   end
   if source == "png" or source == "auto" then
@@ -104,10 +110,11 @@ function M.natural_images(opts)
       return images, "PNG photographs whitened here (" .. table.concat(names, ", ") ..
         " from " .. files[1]:match("^(.*)/") .. ")"
     end
-    error("no natural images found: install python3-skimage (its PNG textures), " ..
-          "or pass olshausen=DIR or mat=IMAGES.mat", 2)
+    caller.error("no natural images found: install python3-skimage (its PNG textures), " ..
+                 "or pass olshausen=DIR or mat=IMAGES.mat")
   end
-  error("source must be auto, olshausen, mat or png, got " .. tostring(source), 2)
+  caller.error("sae.data.natural_images: source must be auto, olshausen, mat or png, got " ..
+               tostring(source))
 end
 
 return M

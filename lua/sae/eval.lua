@@ -10,15 +10,19 @@
 -- theta x with no intercept, cost -1/m sum log p(y|x) + lambda/2 ||theta||^2,
 -- minimised by L-BFGS from a small random start.  opts: lambda, max_iter,
 -- classes, init_scale, verbose, and bias = true for an intercept per class
--- (not decayed; logistic regression as most papers run it).
+-- (not decayed; logistic regression as most papers run it).  An unknown
+-- option is an error; argument errors name the script's line.
 local core = require "sae.core"
+local caller = require "sae.caller"
 
 local M = {}
 
 local function n_classes(labels)
   local k = 0
   for _, y in ipairs(labels) do
-    if y % 1 ~= 0 or y < 1 then error("labels must be class numbers 1..K, got " .. tostring(y), 3) end
+    if type(y) ~= "number" or y % 1 ~= 0 or y < 1 then
+      caller.error("labels must be class numbers 1..K, got " .. tostring(y))
+    end
     if y > k then k = y end
   end
   return k
@@ -31,7 +35,7 @@ end
 
 -- Accuracy and confusion matrix of predicted vs true classes.
 function M.score(pred, truth, k)
-  assert(#pred == #truth, "score: prediction and truth lengths differ")
+  caller.check(#pred == #truth, "sae.score: prediction and truth lengths differ")
   local C = core.matrix(k, k)
   local right = 0
   for i = 1, #truth do
@@ -53,7 +57,8 @@ function M.reconstruction_error(X, Y)
 end
 
 function M.softmax_regression(Xtr, ytr, Xte, yte, opts)
-  opts = opts or {}
+  opts = caller.options(opts, "sae.softmax_regression",
+                        { "lambda", "max_iter", "classes", "init_scale", "verbose", "bias" })
   local k = opts.classes or math.max(n_classes(ytr), n_classes(yte))
   local model = core.model(Xtr:cols())
   model:add("dense", { n_out = k, bias = opts.bias and 1 or 0, init_scale = opts.init_scale or 0.005,
@@ -61,8 +66,9 @@ function M.softmax_regression(Xtr, ytr, Xte, yte, opts)
   model:add("softmax")
   model:add("l2", { lambda = opts.lambda or 1e-4 })
   model:build()
-  local hist = core.lbfgs(model, Xtr, { labels = ytr, max_iter = opts.max_iter or 100,
-                                        verbose = opts.verbose })
+  local hist = caller.call(core.lbfgs, model, Xtr,
+                           { labels = ytr, max_iter = opts.max_iter or 100,
+                             verbose = opts.verbose })
   local acc, C = M.score(M.predict(model, Xte), yte, k)
   return { accuracy = acc, error = 1 - acc, confusion = C, model = model, history = hist }
 end

@@ -6,6 +6,7 @@
 local core = require "sae.core"
 local report = require "sae.report"
 local trainer = require "sae.trainer"
+local caller = require "sae.caller"
 
 local sae = {}
 for k, v in pairs(core) do
@@ -47,12 +48,14 @@ function sae.arg(name, default)
     if kind == "number" then
       value = tonumber(raw)
       if value == nil then
-        error(string.format("script argument %s=%s: a number expected", name, raw), 2)
+        caller.error(string.format("script argument %s=%s: a number expected", name, raw))
       end
     elseif kind == "boolean" then
       if raw == "1" or raw == "true" or raw == "yes" then value = true
       elseif raw == "0" or raw == "false" or raw == "no" then value = false
-      else error(string.format("script argument %s=%s: true or false expected", name, raw), 2) end
+      else
+        caller.error(string.format("script argument %s=%s: true or false expected", name, raw))
+      end
     else
       value = raw
     end

@@ -1,6 +1,7 @@
 -- sae.models: the models the reproductions share, built from plugin types.
 local core = require "sae.core"
 local report = require "sae.report"
+local caller = require "sae.caller"
 
 local M = {}
 
@@ -8,9 +9,12 @@ local M = {}
 --   dense W1 -> sigmoid "code" -> kl(rho, beta) -> dense W2 -> sigmoid "out"
 --   -> squared_error, with the l2 regularizer (lambda) on the weights only.
 -- Nodes are named W1, code, W2 and out; returns the built model.
+-- o: n_vis, n_hid (required), rho, beta, lambda; an unknown key is an error.
 function M.ufldl_sparse_autoencoder(o)
-  local net = core.model(assert(o.n_vis, "n_vis is required"))
-  net:add("dense", { n_out = assert(o.n_hid, "n_hid is required"), name = "W1" })
+  local fname = "sae.models.ufldl_sparse_autoencoder"
+  o = caller.options(o, fname, { "n_vis", "n_hid", "rho", "beta", "lambda" })
+  local net = core.model(caller.check(o.n_vis, fname .. ": n_vis is required"))
+  net:add("dense", { n_out = caller.check(o.n_hid, fname .. ": n_hid is required"), name = "W1" })
   net:add("sigmoid", { name = "code" })
   net:add("kl", { rho = o.rho or 0.01, beta = o.beta or 3 })
   net:add("dense", { n_out = o.n_vis, name = "W2" })
@@ -27,7 +31,8 @@ end
 -- title (the figure's).  Returns the L-BFGS history and the mean activation
 -- of each hidden unit over X (a 1 x n_hid matrix).
 function M.train_sparse_autoencoder(net, X, o)
-  local hist = core.lbfgs(net, X, { max_iter = o.max_iter })
+  o = caller.options(o, "sae.models.train_sparse_autoencoder", { "max_iter", "rho", "title" })
+  local hist = caller.call(core.lbfgs, net, X, { max_iter = o.max_iter })
   local per_eval = hist.total_seconds / hist.n_evals
   report.plot.curve {
     file = "cost.png", series = { { x = hist.iter, y = hist.cost, title = "J(W,b)" } },
@@ -62,10 +67,13 @@ end
 -- node "ks" (linear encoder, top-k, tied decoder) and the squared error.
 -- o: n_vis, n_hid, k, alpha, init_scale (paper: 0.01), tied (default 1),
 -- mean (squared_error's; default 1: the error averaged over the batch).
+-- An unknown key is an error.
 function M.ksparse_autoencoder(o)
-  local net = core.model(assert(o.n_vis, "n_vis is required"))
-  net:add("ksparse", { name = "ks", n_hid = assert(o.n_hid, "n_hid is required"),
-                       k = assert(o.k, "k is required"), alpha = o.alpha or 1,
+  local fname = "sae.models.ksparse_autoencoder"
+  o = caller.options(o, fname, { "n_vis", "n_hid", "k", "alpha", "init_scale", "tied", "mean" })
+  local net = core.model(caller.check(o.n_vis, fname .. ": n_vis is required"))
+  net:add("ksparse", { name = "ks", n_hid = caller.check(o.n_hid, fname .. ": n_hid is required"),
+                       k = caller.check(o.k, fname .. ": k is required"), alpha = o.alpha or 1,
                        init_scale = o.init_scale or 0.01, tied = o.tied or 1 })
   net:add("squared_error", { mean = o.mean or 1 })
   return net:build()

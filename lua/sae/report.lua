@@ -18,6 +18,11 @@ script returns) also writes metrics.json and run.json.
     report.plot.filters(W1:t(), {file = "filters.png", h = 8, w = 8, caption = "Filters"})
     report.plot.images(patches, {file = "patches.png", h = 8, w = 8, caption = "Data"})
 
+An option or field not listed for a function is an error (a misspelt
+`captoin` would otherwise vanish), and every mistake in the arguments is
+reported at the script's line (sae.caller), even when another helper
+(sae.models) made the call.
+
 Drawing failures never stop a run: without gnuplot (or when gnuplot refuses
 the data, e.g. a curve that is all NaN) a warning goes to stderr and the
 report says the figure was skipped.
@@ -28,6 +33,7 @@ core.clock.
 ]]
 
 local core = require "sae.core"
+local caller = require "sae.caller"
 
 local report = {}
 
@@ -70,18 +76,6 @@ end
 
 local function out_path(file)
   return core.run.out .. "/" .. file
-end
-
-local function check_fields(t, known, what, level)
-  for k in pairs(t) do
-    if not known[k] then
-      local names = {}
-      for name in pairs(known) do names[#names + 1] = name end
-      table.sort(names)
-      error(string.format("%s: unknown field '%s' (known: %s)", what, tostring(k),
-                          table.concat(names, ", ")), level + 1)
-    end
-  end
 end
 
 local function is_integer_valued(v)
@@ -178,28 +172,28 @@ end
 
 function report.text(markdown)
   if type(markdown) ~= "string" then
-    error("report.text: expected a string, got " .. type(markdown), 2)
+    caller.error("report.text: expected a string, got " .. type(markdown))
   end
   emit(markdown)
   io.stdout:write(markdown, "\n\n")
 end
 
 function report.table(t)
-  if type(t) ~= "table" then error("report.table: expected a table {header=, rows=}", 2) end
-  check_fields(t, {caption = true, header = true, rows = true, fmt = true}, "report.table", 2)
+  if type(t) ~= "table" then caller.error("report.table: expected a table {header=, rows=}") end
+  caller.options(t, "report.table", {"caption", "header", "rows", "fmt"})
   if type(t.header) ~= "table" or #t.header == 0 then
-    error("report.table: header must be a non-empty array of strings", 2)
+    caller.error("report.table: header must be a non-empty array of strings")
   end
-  if type(t.rows) ~= "table" then error("report.table: rows must be an array of arrays", 2) end
+  if type(t.rows) ~= "table" then caller.error("report.table: rows must be an array of arrays") end
   local header = {}
   for j, name in ipairs(t.header) do header[j] = tostring(name) end
   for i, row in ipairs(t.rows) do
     if type(row) ~= "table" then
-      error(string.format("report.table: row %d is a %s, not an array", i, type(row)), 2)
+      caller.error(string.format("report.table: row %d is a %s, not an array", i, type(row)))
     end
     if #row > #header then
-      error(string.format("report.table: row %d has %d cells, the header %d", i, #row,
-                          #header), 2)
+      caller.error(string.format("report.table: row %d has %d cells, the header %d", i, #row,
+                                 #header))
     end
   end
   emit_table(t.caption, header, t.rows, t.fmt or "%.4g")
@@ -207,17 +201,16 @@ end
 
 function report.matrix(M, opts)
   opts = opts or {}
-  check_fields(opts, {caption = true, fmt = true, rownames = true, colnames = true},
-               "report.matrix", 2)
+  caller.options(opts, "report.matrix", {"caption", "fmt", "rownames", "colnames"})
   local rows_n, cols_n = M:shape()
   local values = M:totable()
   local header, rows = {}, {}
   local rn, cn = opts.rownames, opts.colnames
   if rn and #rn ~= rows_n then
-    error(string.format("report.matrix: %d rownames for %d rows", #rn, rows_n), 2)
+    caller.error(string.format("report.matrix: %d rownames for %d rows", #rn, rows_n))
   end
   if cn and #cn ~= cols_n then
-    error(string.format("report.matrix: %d colnames for %d columns", #cn, cols_n), 2)
+    caller.error(string.format("report.matrix: %d colnames for %d columns", #cn, cols_n))
   end
   if rn then header[1] = "" end
   for j = 1, cols_n do header[#header + 1] = cn and tostring(cn[j]) or tostring(j) end
@@ -239,7 +232,7 @@ local function add_figure(file, caption)
 end
 
 function report.figure(file, caption)
-  if type(file) ~= "string" then error("report.figure: expected a file name", 2) end
+  if type(file) ~= "string" then caller.error("report.figure: expected a file name") end
   add_figure(file, caption)
 end
 
@@ -250,31 +243,31 @@ local function check_metric(name, value)
     local copy = setmetatable({}, {__jsonarray = true})
     for i = 1, #value do
       if type(value[i]) ~= "number" then
-        error(string.format("report.metric: %s[%d] is a %s; metrics hold numbers, "
-                            .. "strings, booleans or arrays of numbers", name, i,
-                            type(value[i])), 3)
+        caller.error(string.format("report.metric: %s[%d] is a %s; metrics hold numbers, "
+                                   .. "strings, booleans or arrays of numbers", name, i,
+                                   type(value[i])))
       end
       copy[i] = value[i]
     end
     return copy
   end
-  error(string.format("report.metric: %s is a %s; metrics hold numbers, strings, "
-                      .. "booleans or arrays of numbers", name, t), 3)
+  caller.error(string.format("report.metric: %s is a %s; metrics hold numbers, strings, "
+                             .. "booleans or arrays of numbers", name, t))
 end
 
 function report.metric(name, value)
-  if type(name) ~= "string" then error("report.metric: the name must be a string", 2) end
+  if type(name) ~= "string" then caller.error("report.metric: the name must be a string") end
   value = check_metric(name, value)
   if metric_values[name] == nil then metric_names[#metric_names + 1] = name end
   metric_values[name] = value
 end
 
 function report.param(name, value)
-  if type(name) ~= "string" then error("report.param: the name must be a string", 2) end
+  if type(name) ~= "string" then caller.error("report.param: the name must be a string") end
   local t = type(value)
   if t ~= "number" and t ~= "string" and t ~= "boolean" then
-    error(string.format("report.param: %s is a %s; parameters are numbers, strings "
-                        .. "or booleans", name, t), 2)
+    caller.error(string.format("report.param: %s is a %s; parameters are numbers, strings "
+                               .. "or booleans", name, t))
   end
   if param_values[name] == nil then param_names[#param_names + 1] = name end
   param_values[name] = value
@@ -294,16 +287,17 @@ function report.gradcheck(gc, caption)
   }
   report.metric("gradcheck_rel_error", gc.rel_error)
   if not gc.passed then
-    error(string.format("gradient check failed: relative error %.3g >= %.0e", gc.rel_error, gc.tol), 2)
+    caller.error(string.format("gradient check failed: relative error %.3g >= %.0e", gc.rel_error,
+                               gc.tol))
   end
 end
 
 local function check_file(file, what)
   if type(file) ~= "string" or file == "" then
-    error(what .. ": file must be a file name such as \"cost.png\"", 3)
+    caller.error(what .. ": file must be a file name such as \"cost.png\"")
   end
   if file:sub(1, 1) == "/" or file:find("%.%.") then
-    error(what .. ": file must be a name inside the output directory, not " .. file, 3)
+    caller.error(what .. ": file must be a name inside the output directory, not " .. file)
   end
 end
 
@@ -322,7 +316,7 @@ local function draw(what, file, caption, fn, ...)
   if not called then -- a bad argument: report it against the script's line
     local msg = tostring(ok):gsub("^[^\n]-:%d+: ", "")
     msg = msg:gsub("^bad argument #%d+ to '[^']*' %((.*)%)$", "%1")
-    error(what .. ": " .. msg, 3)
+    caller.error(what .. ": " .. msg)
   end
   if not ok then
     io.stderr:write("saelab: warning: ", err, "\n")
@@ -339,12 +333,11 @@ report.plot = plot
 -- plot.curve{file=, series={{y=, x=, title=}, ...}, title=, xlabel=, ylabel=,
 --            logy=, width=, height=, caption=} -> true, or false when skipped
 function plot.curve(t)
-  if type(t) ~= "table" then error("plot.curve: expected a table {file=, series=}", 2) end
-  check_fields(t, {file = true, series = true, title = true, xlabel = true, ylabel = true,
-                   logy = true, width = true, height = true, caption = true},
-               "plot.curve", 2)
+  if type(t) ~= "table" then caller.error("plot.curve: expected a table {file=, series=}") end
+  caller.options(t, "plot.curve", {"file", "series", "title", "xlabel", "ylabel", "logy",
+                                    "width", "height", "caption"})
   check_file(t.file, "plot.curve")
-  if type(t.series) ~= "table" then error("plot.curve: series must be an array", 2) end
+  if type(t.series) ~= "table" then caller.error("plot.curve: series must be an array") end
   return draw("plot.curve", t.file, t.caption, core.plot_lines, t.series,
               {title = t.title, xlabel = t.xlabel, ylabel = t.ylabel, logy = t.logy,
                width = t.width, height = t.height})
@@ -352,9 +345,9 @@ end
 
 -- plot.heatmap(M, {file=, title=, xlabel=, ylabel=, width=, height=, caption=})
 function plot.heatmap(M, t)
-  if type(t) ~= "table" then error("plot.heatmap: expected (M, {file=, ...})", 2) end
-  check_fields(t, {file = true, title = true, xlabel = true, ylabel = true, width = true,
-                   height = true, caption = true}, "plot.heatmap", 2)
+  if type(t) ~= "table" then caller.error("plot.heatmap: expected (M, {file=, ...})") end
+  caller.options(t, "plot.heatmap", {"file", "title", "xlabel", "ylabel", "width", "height",
+                                      "caption"})
   check_file(t.file, "plot.heatmap")
   return draw("plot.heatmap", t.file, t.caption, core.plot_heatmap, M,
               {title = t.title, xlabel = t.xlabel, ylabel = t.ylabel, width = t.width,
@@ -363,13 +356,12 @@ end
 
 -- A mosaic of small images, one per row of A (display.h; UFLDL's
 -- display_network.m), drawn in grey with square pixels and no axes.
-local grid_fields = {file = true, h = true, w = true, cols = true, title = true,
-                     caption = true, normalize = true, width = true, height = true}
+local grid_fields = {"file", "h", "w", "cols", "title", "caption", "normalize", "width",
+                     "height"}
 
 local function grid(what, A, t, normalize)
-  -- plot.filters/images tail-call this, so level 2 is the script's line
-  if type(t) ~= "table" then error(what .. ": expected (A, {file=, h=, w=, ...})", 2) end
-  check_fields(t, grid_fields, what, 2)
+  if type(t) ~= "table" then caller.error(what .. ": expected (A, {file=, h=, w=, ...})") end
+  caller.options(t, what, grid_fields)
   check_file(t.file, what)
   return draw(what, t.file, t.caption, core.plot_grid, A,
               {h = t.h, w = t.w, cols = t.cols, normalize = t.normalize or normalize,

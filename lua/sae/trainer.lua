@@ -3,7 +3,7 @@
 --   local hist = sae.train(net, X, {epochs = 5000, lr = 0.3, momentum = 0,
 --                                   batch = 8, tol = 1e-3})
 --
--- Options:
+-- Options (an unknown key is an error, naming the known ones):
 --   epochs    number of passes over X (required)
 --   batch     rows per step (default: all rows, i.e. full-batch)
 --   lr, momentum   SGD step size eta and momentum mu (defaults 0.1, 0)
@@ -16,6 +16,7 @@
 --   tol       stop when the epoch's cost <= tol
 --   rtol      stop when the cost changed by less than rtol (relative) over an epoch
 --   every     print a progress line every N epochs (default: about 10 lines; 0: never)
+--   quiet     true: no progress lines
 --   on_epoch  function(epoch, cost, hist, opt) called after each epoch;
 --             returning true stops training (opt: the SGD optimiser, whose
 --             opt:velocity() a checkpoint saves)
@@ -28,10 +29,16 @@
 -- Returns the history {epoch = {...}, cost = {...}, lr = {...}, seconds = s,
 -- stopped = "epochs" | "tol" | "rtol" | "on_epoch"}: epoch[i] is the i-th
 -- epoch run and cost[i] the mean over its minibatches of the cost before
--- each step.
+-- each step.  A model that nothing adds cost to (no loss node) is refused,
+-- and every mistake in the arguments is reported at the script's line.
 local core = require "sae.core"
+local caller = require "sae.caller"
 
 local M = {}
+
+local TRAIN_KEYS = { "epochs", "batch", "lr", "momentum", "schedule", "shuffle", "target",
+                     "labels", "tol", "rtol", "every", "quiet", "on_epoch", "first_epoch",
+                     "on_start" }
 
 local function learning_rate(schedule, epoch, lr0)
   if schedule == nil then return lr0 end
@@ -39,25 +46,38 @@ local function learning_rate(schedule, epoch, lr0)
   if schedule.step then
     return lr0 * (schedule.factor or 0.5) ^ ((epoch - 1) // schedule.step)
   end
-  if schedule.decay then return lr0 / (1 + schedule.decay * (epoch - 1)) end
-  error("schedule: a function, {step = N, factor = f} or {decay = d} expected", 3)
+  return lr0 / (1 + schedule.decay * (epoch - 1))
+end
+
+-- Refused before the first step, at the script's line: a schedule the loop
+-- could not use, or a table with a misspelt key ({setp = 10} would
+-- otherwise raise only at the first epoch, or never).
+local function check_schedule(schedule)
+  if schedule == nil or type(schedule) == "function" then return end
+  if type(schedule) ~= "table" or (schedule.step == nil and schedule.decay == nil) then
+    caller.error("sae.train: schedule: a function, {step = N, factor = f} or {decay = d} expected")
+  end
+  caller.options(schedule, "sae.train: schedule", { "step", "factor", "decay" })
 end
 
 function M.train(net, X, opts)
-  assert(core.ismatrix(X), "train: X must be a matrix")
-  opts = opts or {}
-  local epochs = assert(opts.epochs, "train: opts.epochs is required")
+  caller.check(core.ismatrix(X), "sae.train: X must be a matrix")
+  opts = caller.options(opts, "sae.train", TRAIN_KEYS)
+  local epochs = caller.check(opts.epochs, "sae.train: epochs is required (passes over X)")
   local n = X:rows()
   local batch = opts.batch or n
-  if batch < 1 or batch > n or batch % 1 ~= 0 then
-    error(string.format("train: batch = %s must be a whole number in [1, %d]", tostring(batch), n), 2)
+  if type(batch) ~= "number" or batch < 1 or batch > n or batch % 1 ~= 0 then
+    caller.error(string.format("sae.train: batch = %s must be a whole number in [1, %d]",
+                               tostring(batch), n))
   end
+  check_schedule(opts.schedule)
   local lr0 = opts.lr or 0.1
-  local opt = core.sgd(net, { lr = lr0, momentum = opts.momentum or 0 })
+  -- sae.sgd refuses a model that nothing adds cost to (no loss node).
+  local opt = caller.call(core.sgd, net, { lr = lr0, momentum = opts.momentum or 0 })
   local first_epoch = opts.first_epoch or 1
   if first_epoch < 1 or first_epoch % 1 ~= 0 then
-    error(string.format("train: first_epoch = %s must be a whole number >= 1",
-                        tostring(first_epoch)), 2)
+    caller.error(string.format("sae.train: first_epoch = %s must be a whole number >= 1",
+                               tostring(first_epoch)))
   end
   if opts.on_start then opts.on_start(opt) end
   local shuffle = opts.shuffle
@@ -77,7 +97,7 @@ function M.train(net, X, opts)
   local prev
   for epoch = first_epoch, epochs do
     local lr = learning_rate(opts.schedule, epoch, lr0)
-    opt:set { lr = lr }
+    caller.call(opt.set, opt, { lr = lr }) -- a schedule's bad rate names the script's line
     local lab = labels
     if shuffle then
       local perm = core.randperm(n)
@@ -99,7 +119,7 @@ function M.train(net, X, opts)
         for i = first, last do lb[#lb + 1] = lab[i] end
         bopts.labels = lb
       end
-      total = total + opt:step(xb, bopts) * (last - first + 1)
+      total = total + caller.call(opt.step, opt, xb, bopts) * (last - first + 1)
     end
     local cost = total / n
     local i = #hist.epoch + 1
