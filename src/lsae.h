@@ -75,6 +75,11 @@ void lsae_check_options(lua_State *L, int idx, const char *fname, const char *co
  * the stack until the batch is used), mode "train" (default) or "eval". */
 void lsae_read_batch(lua_State *L, int xarg, int optarg, sae_batch *b);
 
+/* Refuse to optimise a model that nothing adds cost to (no loss, penalty or
+ * regularizer node): its cost is 0 whatever the parameters, so training
+ * would "succeed" doing nothing.  (lsae_model.c) */
+void lsae_check_has_cost(lua_State *L, const sae_model *m);
+
 /* Set version, gsl, lua, cblas (the library serving cblas_dgemm), blas_core
  * and blas_threads in the table at the top of the stack (run records and
  * sae.versions()). */

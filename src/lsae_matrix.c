@@ -323,7 +323,7 @@ static int l_eye(lua_State *L) { return eye(L, "sae.eye"); }
 static int l_onehot(lua_State *L) { return eye(L, "sae.onehot"); }
 
 /* sae.rand(r, c [, {dist, a, b, mean, sigma}]), drawn row by row from the
- * run's seeded generator. */
+ * run's seeded generator; any other option is an error naming these. */
 static int l_rand(lua_State *L) {
   const char *fn = "sae.rand";
   static const char *const keys[] = {"dist", "a", "b", "mean", "sigma", NULL};
@@ -335,15 +335,13 @@ static int l_rand(lua_State *L) {
   if (!lua_isnoneornil(L, 3)) {
     if (!lua_istable(L, 3))
       merr(L, "%s: argument 3 is %s, not an options table", fn, tdesc(L, 3));
+    lsae_check_options(L, 3, fn, keys);
     lua_pushnil(L);
     while (lua_next(L, 3)) {
       int k;
-      const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-      for (k = 0; key && keys[k] && strcmp(keys[k], key) != 0; k++)
+      const char *key = lua_tostring(L, -2); /* a known name: checked above */
+      for (k = 0; strcmp(keys[k], key) != 0; k++)
         ;
-      if (!key || !keys[k])
-        merr(L, "%s: unknown option '%s' (dist, a, b, mean, sigma)", fn,
-                   key ? key : tdesc(L, -2));
       given[k] = 1;
       if (k == 0) {
         const char *d = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";

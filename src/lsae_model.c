@@ -9,9 +9,15 @@
  *   opt:step(batch)                                -- one minibatch step
  *   net:update(X, eta)                             -- a non-gradient rule (arora)
  *   net:project()                                  -- norm constraints
+ *   local Z = net:encode(X)                        -- the output of node "code";
+ *   Z = net:encode(X, {code = "enc"})              -- or of the node chosen
  *
  * Node arguments are names or 1-based indices.  Targets default to the
- * input (an autoencoder); labels are 1-based class numbers. */
+ * input (an autoencoder); labels are 1-based class numbers.  Every option
+ * table is strict: a key the function does not know is an error that lists
+ * the known ones (lsae_check_options), so a misspelt `momentun` or `n_uot`
+ * cannot pass unnoticed.  Optimisers refuse a model that nothing adds cost
+ * to (no loss node); such a model can still encode. */
 #include <string.h>
 #include "gradcheck.h"
 #include "lsae.h"
@@ -81,16 +87,34 @@ static const char *opt_string(lua_State *L, int idx, const char *key) {
   return s;
 }
 
-/* net:add(type [, {hyper-parameters..., name=, input=, tie=, share=}]) -> net */
+static const char *const add_special[] = {"name", "input", "tie", "share", NULL};
+
+/* Refuse a key of net:add's options (at idx) that is neither one of the
+ * type's hyper-parameters nor name/input/tie/share, listing both. */
+static void add_check_options(lua_State *L, int idx, const sae_type *t) {
+  if (lua_isnil(L, idx)) return;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  size_t nh = sae_type_hparam_count(t), ns = sizeof add_special / sizeof *add_special;
+  const char **keys = lua_newuserdatauv(L, (nh + ns) * sizeof *keys, 0); /* freed by the GC */
+  for (size_t i = 0; i < nh; i++) keys[i] = t->hparams[i].name;
+  for (size_t i = 0; i < ns; i++) keys[nh + i] = add_special[i]; /* with its NULL */
+  lua_pushfstring(L, "net:add(\"%s\")", t->name);
+  lsae_check_options(L, idx, lua_tostring(L, -1), keys);
+  lua_pop(L, 2);
+}
+
+/* net:add(type [, {hyper-parameters..., name=, input=, tie=, share=}]) -> net
+ * A key that is neither a hyper-parameter of the type nor one of the four is
+ * refused, naming both lists. */
 static int l_add(lua_State *L) {
   sae_model *m = check_model(L, 1);
   const char *tname = luaL_checkstring(L, 2);
   lua_settop(L, 3); /* the options (or nil) at 3, scratch above */
   const sae_type *t = sae_registry_find(lsae_registry(L), tname);
   if (!t) return luaL_error(L, "unknown type '%s' (saelab plugins lists the types)", tname);
-  static const char *const special[] = {"name", "input", "tie", "share", NULL};
+  add_check_options(L, 3, t);
   lsae_hp *hp = lua_newuserdatauv(L, sizeof *hp, 0);
-  lsae_read_hparams(L, 3, special, hp);
+  lsae_read_hparams(L, 3, add_special, hp);
   const char *name = opt_string(L, 3, "name"), *input = opt_string(L, 3, "input");
   const char *tie = opt_string(L, 3, "tie"), *share = opt_string(L, 3, "share");
   sae_error e = {0, ""};
@@ -189,11 +213,29 @@ void lsae_read_batch(lua_State *L, int xarg, int optarg, sae_batch *b) {
   }
 }
 
-/* net:forward(X [, opts]) -> cost */
-static int l_forward(lua_State *L) {
+/* lsae_read_batch with its options checked: fname's batch options are
+ * target, labels and mode.  (lsae_read_batch itself stays lenient for
+ * callers whose tables carry more keys: sae.lbfgs checks its own.) */
+static void read_batch(lua_State *L, int xarg, int optarg, const char *fname, sae_batch *b) {
+  static const char *const keys[] = {"target", "labels", "mode", NULL};
+  if (!lua_isnoneornil(L, optarg)) {
+    luaL_checktype(L, optarg, LUA_TTABLE);
+    lsae_check_options(L, optarg, fname, keys);
+  }
+  lsae_read_batch(L, xarg, optarg, b);
+}
+
+void lsae_check_has_cost(lua_State *L, const sae_model *m) {
+  if (!sae_model_has_cost(m))
+    luaL_error(L, "the model has no loss node: add one, e.g. net:add(\"squared_error\")");
+}
+
+/* net:forward(X [, {target=, labels=, mode=}]) -> cost; net:cost is its
+ * other name (errors say which one the script called). */
+static int forward(lua_State *L, const char *fname) {
   sae_model *m = check_built(L, 1);
   sae_batch b;
-  lsae_read_batch(L, 2, 3, &b);
+  read_batch(L, 2, 3, fname, &b);
   double cost;
   sae_error e = {0, ""};
   int rc = sae_model_forward(m, &b, &cost, &e);
@@ -202,11 +244,14 @@ static int l_forward(lua_State *L) {
   return 1;
 }
 
-/* net:eval(X [, opts]) -> cost (gradient in net:grad()) */
+static int l_forward(lua_State *L) { return forward(L, "net:forward"); }
+static int l_cost(lua_State *L) { return forward(L, "net:cost"); }
+
+/* net:eval(X [, {target=, labels=, mode=}]) -> cost (gradient in net:grad()) */
 static int l_eval(lua_State *L) {
   sae_model *m = check_built(L, 1);
   sae_batch b;
-  lsae_read_batch(L, 2, 3, &b);
+  read_batch(L, 2, 3, "net:eval", &b);
   double cost;
   sae_error e = {0, ""};
   int rc = sae_model_eval(m, &b, &cost, &e);
@@ -215,7 +260,7 @@ static int l_eval(lua_State *L) {
   return 1;
 }
 
-/* net:update(X, eta [, opts]) -> n_updated, cost: forward on X in TRAIN mode,
+/* net:update(X, eta [, {target=, labels=}]) -> n_updated, cost: forward on X in TRAIN mode,
  * then every node's non-gradient learning rule (type->update, e.g. arora's
  * Hebbian step) with step size eta.  n_updated counts the nodes that have
  * one; cost is the forward's, before the update.  Norm constraints are
@@ -224,7 +269,7 @@ static int l_update(lua_State *L) {
   sae_model *m = check_built(L, 1);
   double eta = luaL_checknumber(L, 3);
   sae_batch b;
-  lsae_read_batch(L, 2, 4, &b);
+  read_batch(L, 2, 4, "net:update", &b);
   if (b.mode != SAE_MODE_TRAIN) return luaL_error(L, "net:update runs in train mode, not eval");
   double cost;
   int n_updated = 0;
@@ -264,19 +309,31 @@ static int l_output(lua_State *L) {
   return 1;
 }
 
-static size_t code_node(lua_State *L, sae_model *m, int arg) {
+/* The code node of encode/decode: the argument at arg is a node (name or
+ * 1-based index), or {code = node}, or absent: the node named "code". */
+static size_t code_node(lua_State *L, sae_model *m, int arg, const char *fname) {
+  static const char *const keys[] = {"code", NULL};
+  if (lua_istable(L, arg)) {
+    lsae_check_options(L, arg, fname, keys);
+    lua_getfield(L, arg, "code");
+    lua_replace(L, arg); /* the node, or nil: the default */
+  }
   if (!lua_isnoneornil(L, arg)) return check_node(L, m, arg);
   int i = sae_model_find(m, "code");
-  if (i < 0) luaL_error(L, "no node named \"code\": name the code node or pass it");
+  if (i < 0)
+    luaL_error(L, "%s: no node named \"code\": name the code node so "
+                  "(net:add(type, {name = \"code\"})) or pass its name (%s(X, {code = \"enc\"}))",
+               fname, fname);
   return (size_t)i;
 }
 
-/* net:encode(X [, node = "code"]) -> the code (eval mode) */
+/* net:encode(X [, node | {code = node}]) -> the code (eval mode): the output
+ * of node (default: the node named "code"), running only what it needs. */
 static int l_encode(lua_State *L) {
   sae_model *m = check_built(L, 1);
   const gsl_matrix *x = lsae_checkmatrix(L, 2);
   sae_batch b = {x->size1, x, NULL, NULL, SAE_MODE_EVAL};
-  size_t i = code_node(L, m, 3);
+  size_t i = code_node(L, m, 3, "net:encode");
   const gsl_matrix *z;
   sae_error e = {0, ""};
   int rc = sae_model_encode(m, &b, i, &z, &e);
@@ -285,11 +342,12 @@ static int l_encode(lua_State *L) {
   return 1;
 }
 
-/* net:decode(Z [, node = "code"]) -> what the layers after node make of Z */
+/* net:decode(Z [, node | {code = node}]) -> what the layers after node
+ * (default: the node named "code") make of Z */
 static int l_decode(lua_State *L) {
   sae_model *m = check_built(L, 1);
   const gsl_matrix *z = lsae_checkmatrix(L, 2);
-  size_t i = code_node(L, m, 3);
+  size_t i = code_node(L, m, 3, "net:decode");
   const gsl_matrix *out;
   sae_error e = {0, ""};
   int rc = sae_model_decode(m, i, z, &out, &e);
@@ -405,10 +463,12 @@ static int sgd_gc(lua_State *L) {
   return 0;
 }
 
-static void sgd_configure(lua_State *L, sae_sgd *s, int opt) {
+static void sgd_configure(lua_State *L, sae_sgd *s, int opt, const char *fname) {
+  static const char *const keys[] = {"lr", "momentum", NULL};
   double eta = sae_sgd_eta(s), mu = sae_sgd_mu(s);
   if (!lua_isnoneornil(L, opt)) {
     luaL_checktype(L, opt, LUA_TTABLE);
+    lsae_check_options(L, opt, fname, keys);
     lua_getfield(L, opt, "lr");
     if (!lua_isnil(L, -1)) eta = luaL_checknumber(L, -1);
     lua_getfield(L, opt, "momentum");
@@ -420,22 +480,23 @@ static void sgd_configure(lua_State *L, sae_sgd *s, int opt) {
   if (rc) lsae_fail(L, rc, &e);
 }
 
-/* sae.sgd(net, {lr = 0.1, momentum = 0}) */
+/* sae.sgd(net, {lr = 0.1, momentum = 0}): refuses a model with no loss node. */
 static int l_sgd(lua_State *L) {
   sae_model *m = check_built(L, 1);
+  lsae_check_has_cost(L, m);
   lsae_sgd *box = lua_newuserdatauv(L, sizeof *box, 1);
   box->s = NULL;
   luaL_setmetatable(L, LSAE_SGD);
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1); /* the model lives as long as its optimiser */
   if (!(box->s = sae_sgd_alloc(m))) return luaL_error(L, "out of memory");
-  sgd_configure(L, box->s, 2);
+  sgd_configure(L, box->s, 2, "sae.sgd");
   return 1;
 }
 
 /* opt:set{lr=, momentum=} -> opt */
 static int l_sgd_set(lua_State *L) {
-  sgd_configure(L, check_sgd(L, 1), 2);
+  sgd_configure(L, check_sgd(L, 1), 2, "opt:set");
   lua_settop(L, 1);
   return 1;
 }
@@ -452,11 +513,14 @@ static int l_sgd_velocity(lua_State *L) {
   return 1;
 }
 
-/* opt:step(X [, {target=, labels=}]) -> cost before the step */
+/* opt:step(X [, {target=, labels=, mode=}]) -> cost before the step */
 static int l_sgd_step(lua_State *L) {
   sae_sgd *s = check_sgd(L, 1);
+  lua_getiuservalue(L, 1, 1); /* the model (sae.sgd refused one with no cost already) */
+  lsae_check_has_cost(L, check_model(L, -1));
+  lua_pop(L, 1);
   sae_batch b;
-  lsae_read_batch(L, 2, 3, &b);
+  read_batch(L, 2, 3, "opt:step", &b);
   double cost;
   sae_error e = {0, ""};
   int rc = sae_sgd_step(s, &b, &cost, &e);
@@ -468,7 +532,7 @@ static int l_sgd_step(lua_State *L) {
 static const luaL_Reg model_methods[] = {
   {"add", l_add},           {"build", l_build},   {"nparams", l_nparams},
   {"theta", l_theta},       {"grad", l_grad},     {"param", l_param},
-  {"forward", l_forward},   {"cost", l_forward},  {"eval", l_eval},     {"output", l_output},
+  {"forward", l_forward},   {"cost", l_cost},  {"eval", l_eval},     {"output", l_output},
   {"encode", l_encode},     {"decode", l_decode}, {"set", l_set},
   {"get", l_get},           {"nodes", l_nodes},   {"gradcheck", l_gradcheck},
   {"update", l_update},     {"project", l_project},

@@ -9,7 +9,7 @@
  * = off), verbose (a line per iteration; default: when stdout is a terminal),
  * and the batch's target, labels (1-based) and mode, as net:eval takes them.
  * An unknown option is an error (a misspelt max_iter would otherwise be
- * ignored).  Returns the history: per iteration k = 1..n the arrays iter,
+ * ignored), and so is a model with no loss node (nothing to minimise).  Returns the history: per iteration k = 1..n the arrays iter,
  * cost, gnorm, step, evals, seconds; and status, total_seconds, n_evals,
  * initial_cost, final_cost.  The model's parameters hold the result. */
 #include <limits.h>
@@ -88,6 +88,7 @@ static void set_array_double(lua_State *L, const char *key, const double *a, siz
 /* sae.lbfgs(net, X [, opts]) -> history */
 static int l_lbfgs(lua_State *L) {
   sae_model *m = optim_check_model(L, 1);
+  lsae_check_has_cost(L, m);
   sae_lbfgs_opts o;
   sae_lbfgs_opts_default(&o);
   o.verbose = isatty(STDOUT_FILENO);

@@ -14,7 +14,8 @@
  *   core.write_file(path, string)          -> true | nil, message  (path.tmp, then rename)
  *   core.mkdir(path)                       -> true | nil, message  (0755; fine if it exists)
  *
- * Bad arguments raise an error; a failure to draw or write returns nil and a
+ * Bad arguments raise an error (an option or series field not listed above
+ * among them, naming the known ones); a failure to draw or write returns nil and a
  * message, and the Lua layer (sae.report) decides what to do with it.
  *
  * plot_lines copies the series into ONE buffer owned by a Lua userdata
@@ -79,22 +80,11 @@ static const char *plot_opt_string(lua_State *L, int arg, const char *name) {
 
 /* Read opts at arg (absent or nil: defaults) into o; rejects unknown keys,
  * so a misspelt option is not silently ignored. */
-static void plot_check_opts(lua_State *L, int arg, sae_plot_opts *o) {
+static void plot_check_opts(lua_State *L, int arg, const char *fname, sae_plot_opts *o) {
   memset(o, 0, sizeof *o);
   if (lua_isnoneornil(L, arg)) return;
   luaL_checktype(L, arg, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, arg)) {
-    int known = 0;
-    if (lua_type(L, -2) == LUA_TSTRING)
-      for (const char *const *k = plot_opt_names; *k; k++)
-        if (strcmp(*k, lua_tostring(L, -2)) == 0) known = 1;
-    if (!known)
-      luaL_argerror(L, arg, lua_pushfstring(L, "unknown option '%s' (known: title, xlabel, "
-                                               "ylabel, logy, width, height)",
-                                            luaL_tolstring(L, -2, NULL)));
-    lua_pop(L, 1);
-  }
+  lsae_check_options(L, arg, fname, plot_opt_names);
   o->title = plot_opt_string(L, arg, "title");
   o->xlabel = plot_opt_string(L, arg, "xlabel");
   o->ylabel = plot_opt_string(L, arg, "ylabel");
@@ -145,7 +135,7 @@ static int l_plot_lines(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   sae_plot_opts o;
   lua_settop(L, 3);
-  plot_check_opts(L, 3, &o); /* leaves the option strings on the stack */
+  plot_check_opts(L, 3, "sae.plot_lines", &o); /* leaves the option strings on the stack */
 
   lua_Integer n_series = luaL_len(L, 2);
   if (n_series < 1) return luaL_argerror(L, 2, "no series to draw (an array of {y = ...})");
@@ -156,15 +146,10 @@ static int l_plot_lines(lua_State *L) {
     if (lua_geti(L, 2, k) != LUA_TTABLE)
       return luaL_argerror(L, 2, lua_pushfstring(L, "series %I must be a table {y = ...}, "
                                                     "got %s", k, luaL_typename(L, -1)));
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-      const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
-      if (strcmp(key, "y") && strcmp(key, "x") && strcmp(key, "title"))
-        return luaL_argerror(L, 2, lua_pushfstring(L, "series %I: unknown field '%s' "
-                                                      "(known: y, x, title)", k,
-                                                   luaL_tolstring(L, -2, NULL)));
-      lua_pop(L, 1);
-    }
+    static const char *const series_keys[] = {"y", "x", "title", NULL};
+    lua_pushfstring(L, "sae.plot_lines: series %I", k);
+    lsae_check_options(L, -2, lua_tostring(L, -1), series_keys);
+    lua_pop(L, 1);
     if (lua_getfield(L, -1, "y") == LUA_TNIL)
       return luaL_argerror(L, 2, lua_pushfstring(L, "series %I has no y", k));
     size_t n = plot_y_length(L, 2, k);
@@ -243,7 +228,7 @@ static int l_plot_heatmap(lua_State *L) {
   gsl_matrix *a = lsae_checkmatrix(L, 2);
   sae_plot_opts o;
   lua_settop(L, 3);
-  plot_check_opts(L, 3, &o); /* leaves the option strings on the stack */
+  plot_check_opts(L, 3, "sae.plot_heatmap", &o); /* leaves the option strings on the stack */
   if (a->size1 == 0 || a->size2 == 0) return luaL_argerror(L, 2, "empty matrix");
   sae_error e = {0};
   int rc = sae_plot_heatmap(path, a, &o, &e);
@@ -284,18 +269,7 @@ static int l_plot_grid(lua_State *L) {
   int norm = SAE_DISPLAY_EACH;
   if (!lua_isnil(L, 3)) {
     luaL_checktype(L, 3, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, 3)) {
-      int known = 0;
-      if (lua_type(L, -2) == LUA_TSTRING)
-        for (const char *const *k = grid_opt_names; *k; k++)
-          if (strcmp(*k, lua_tostring(L, -2)) == 0) known = 1;
-      if (!known)
-        luaL_argerror(L, 3, lua_pushfstring(L, "unknown option '%s' (known: h, w, cols, "
-                                               "normalize, title, width, height)",
-                                            luaL_tolstring(L, -2, NULL)));
-      lua_pop(L, 1);
-    }
+    lsae_check_options(L, 3, "sae.plot_grid", grid_opt_names);
     h = grid_opt_size(L, 3, "h", 1);
     w = grid_opt_size(L, 3, "w", 1);
     cols = grid_opt_size(L, 3, "cols", 0);

@@ -613,6 +613,12 @@ size_t sae_model_out_node(const sae_model *m) {
   return 0;
 }
 
+int sae_model_has_cost(const sae_model *m) {
+  for (size_t i = 0; i < m->n; i++)
+    if (is_cost(&m->node[i]) || is_reg(&m->node[i])) return 1;
+  return 0;
+}
+
 size_t sae_model_last_node(const sae_model *m) {
   int i = last_flow_node(m);
   return i < 0 ? 0 : (size_t)i;

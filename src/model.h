@@ -45,6 +45,9 @@ int sae_model_node_input(const sae_model *m, size_t i); /* -1: model input */
 int sae_model_find(const sae_model *m, const char *name); /* -1 if none */
 size_t sae_model_out_node(const sae_model *m);  /* last layer/activation node */
 size_t sae_model_last_node(const sae_model *m); /* last node that is not a regularizer */
+/* 1 when some node adds to the cost (a loss, penalty or regularizer): without
+ * one the cost is 0 whatever theta is, and an optimiser has nothing to do. */
+int sae_model_has_cost(const sae_model *m);
 
 /* The parameter block and its gradient (views owned by the model). */
 gsl_vector *sae_model_theta(sae_model *m);

@@ -187,6 +187,25 @@ START_TEST(test_sgd_descends) {
 }
 END_TEST
 
+/* Which models have a cost to minimise: a loss, a penalty or a regularizer;
+ * not an encoder alone (the optimisers' bindings refuse those). */
+START_TEST(test_has_cost) {
+  sae_error e = {0, ""};
+  sae_model *m = encoder(0, 0, &e);
+  ck_assert_int_eq(sae_model_has_cost(m), 1);
+  sae_model_free(m);
+  const char *kinds[] = {NULL, "kl", "l2", "l1"};
+  for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+    m = sae_model_alloc(4);
+    ck_assert_int_eq(add(m, "dense", "enc", "n_out", 3, &e), 0);
+    ck_assert_int_eq(add(m, "sigmoid", "code", NULL, 0, &e), 0);
+    if (kinds[k]) ck_assert_msg(add(m, kinds[k], NULL, NULL, 0, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(sae_model_has_cost(m), kinds[k] != NULL);
+    sae_model_free(m);
+  }
+}
+END_TEST
+
 START_TEST(test_free_null) {
   sae_model_free(NULL);
   sae_sgd_free(NULL);
@@ -293,6 +312,7 @@ static Suite *model_suite(void) {
   tcase_add_test(limits, test_batch_sizes);
   tcase_add_test(limits, test_seeded_init);
   tcase_add_test(limits, test_free_null);
+  tcase_add_test(limits, test_has_cost);
   tcase_add_test(errors, test_hparam_errors);
   tcase_add_test(errors, test_state_errors);
   tcase_add_test(errors, test_shape_errors);
