@@ -10,7 +10,8 @@
 -- strings (matrix:tobytes() payloads) it refers to as B(i), each stored raw
 -- behind its length (string.pack "<s8").  Floats are written in hexadecimal
 -- (%q), so every value comes back bit for bit.  The constructor is run with
--- nothing in its environment but B: data, not code.
+-- nothing in its environment but B: data, not code.  A state that cannot be
+-- saved (a function, a cycle) is refused at the script's line.
 local core = require "sae.core"
 local caller = require "sae.caller"
 
@@ -27,12 +28,12 @@ local function serialize(v, out, blobs, depth)
   elseif kind == "number" or kind == "string" or kind == "boolean" then
     out[#out + 1] = string.format("%q", v)
   elseif kind == "table" then
-    if depth > 32 then error("checkpoint: tables nested too deep (a cycle?)", 0) end
+    if depth > 32 then caller.error("sae.checkpoint.save: tables nested too deep (a cycle?)") end
     local keys = {}
     for key in pairs(v) do
       local kk = type(key)
       if kk ~= "number" and kk ~= "string" then
-        error("checkpoint: a " .. kk .. " key cannot be saved", 0)
+        caller.error("sae.checkpoint.save: a " .. kk .. " key cannot be saved")
       end
       keys[#keys + 1] = key
     end
@@ -51,7 +52,7 @@ local function serialize(v, out, blobs, depth)
     end
     out[#out + 1] = "}"
   else
-    error("checkpoint: a " .. kind .. " value cannot be saved", 0)
+    caller.error("sae.checkpoint.save: a " .. kind .. " value cannot be saved")
   end
 end
 

@@ -131,6 +131,8 @@ want, err = at(), select(2, pcall(sae.report.metric, "m", { "a" }))
 same_line(want, err, "report.metric's value")
 want, err = at(), select(2, pcall(sae.score, { 1 }, { 1, 2 }, 2))
 same_line(want, err, "sae.score's lengths")
+want, err = at(), select(2, pcall(sae.checkpoint.save, "/nonexistent/x.ck", { f = print }))
+same_line(want, err, "sae.checkpoint.save's value")
 -- an error of the script's own callback keeps its own line
 err = select(2, pcall(sae.train, net, X, { epochs = 1, quiet = true,
                                            on_epoch = function() want = at(); error("mine") end }))
