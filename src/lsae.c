@@ -1,6 +1,7 @@
 /* lsae.c -- the module "sae.core": assembly, the runtime's shared state
  * (registry, seeded generator) and small utilities.  lua/sae/init.lua builds
  * the user-facing `sae` table on top of it. */
+#include <math.h>
 #include <string.h>
 #include <time.h>
 #include <sys/resource.h>
@@ -152,6 +153,33 @@ void lsae_push_gradcheck(lua_State *L, const sae_gradcheck_result *r) {
   lua_setfield(L, -2, "worst");
   lua_pushboolean(L, r->passed);
   lua_setfield(L, -2, "passed");
+  lua_pushnumber(L, r->cost_rel_error);
+  lua_setfield(L, -2, "cost_rel_error");
+  if (!isnan(r->output_rel_error)) { /* nil: the check had no output part */
+    lua_pushnumber(L, r->output_rel_error);
+    lua_setfield(L, -2, "output_rel_error");
+  }
+  lua_pushstring(L, r->part);
+  lua_setfield(L, -2, "part");
+  lua_pushstring(L, r->message);
+  lua_setfield(L, -2, "message");
+  const sae_gradcheck_entry *w = &r->worst;
+  lua_createtable(L, 0, 7);
+  lua_pushstring(L, w->node);
+  lua_setfield(L, -2, "node");
+  lua_pushstring(L, w->tensor);
+  lua_setfield(L, -2, "tensor");
+  lua_pushinteger(L, (lua_Integer)w->row + 1);
+  lua_setfield(L, -2, "row");
+  lua_pushinteger(L, (lua_Integer)w->col + 1);
+  lua_setfield(L, -2, "col");
+  lua_pushnumber(L, w->analytic);
+  lua_setfield(L, -2, "analytic");
+  lua_pushnumber(L, w->numeric);
+  lua_setfield(L, -2, "numeric");
+  lua_pushnumber(L, w->rel);
+  lua_setfield(L, -2, "rel");
+  lua_setfield(L, -2, "where");
 }
 
 static void push_type(lua_State *L, const sae_type *t, const sae_plugin *p, const char *origin) {
@@ -241,7 +269,7 @@ int lsae_read_hparams(lua_State *L, int idx, const char *const *skip, lsae_hp *h
   return 0;
 }
 
-/* sae.gradcheck_type(name [, hparams]) -> {rel_error=, passed=, tol=, n=} */
+/* sae.gradcheck_type(name [, hparams]) -> the table of lsae_push_gradcheck */
 static int l_gradcheck_type(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
   const sae_type *t = sae_registry_find(lsae_registry(L), name);

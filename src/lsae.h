@@ -86,7 +86,10 @@ void lsae_check_has_cost(lua_State *L, const sae_model *m);
 void lsae_set_versions(lua_State *L);
 
 /* Push a gradient check's result as {rel_error, max_abs_err, tol, n, worst
- * (1-based entry with the largest error), passed}. */
+ * (1-based entry with the largest error), passed, cost_rel_error,
+ * output_rel_error (nil without an output part), part ("cost" or "output"),
+ * message (one line naming the worst entry), where = {node, tensor, row, col
+ * (1-based), analytic, numeric, rel}}. */
 struct sae_gradcheck_result;
 void lsae_push_gradcheck(lua_State *L, const struct sae_gradcheck_result *r);
 

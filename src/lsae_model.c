@@ -18,6 +18,7 @@
  * the known ones (lsae_check_options), so a misspelt `momentun` or `n_uot`
  * cannot pass unnoticed.  Optimisers refuse a model that nothing adds cost
  * to (no loss node); such a model can still encode. */
+#include <math.h>
 #include <string.h>
 #include "gradcheck.h"
 #include "lsae.h"
@@ -408,14 +409,31 @@ static int l_nodes(lua_State *L) {
   return 1;
 }
 
-/* net:gradcheck(X [, opts]) -> {rel_error, max_abs_err, tol, n, passed} */
+/* net:gradcheck(X [, {target=, labels=, mode=, tol=}]) -> the table of
+ * lsae_push_gradcheck.  tol replaces the default tolerance (1e-9, or 1e-6
+ * with a NONSMOOTH node): a wide model's cost summed over many outputs has
+ * more rounding in its central differences than the per-type checks. */
 static int l_gradcheck(lua_State *L) {
+  static const char *const keys[] = {"target", "labels", "mode", "tol", NULL};
   sae_model *m = check_built(L, 1);
+  double tol = 0; /* the default */
+  if (lua_istable(L, 3)) {
+    lsae_check_options(L, 3, "net:gradcheck", keys);
+    lua_getfield(L, 3, "tol");
+    if (!lua_isnil(L, -1)) {
+      int isnum;
+      tol = lua_tonumberx(L, -1, &isnum);
+      if (!isnum || !(tol > 0) || !isfinite(tol))
+        return luaL_error(L, "net:gradcheck: tol must be a number > 0, got %s",
+                          luaL_tolstring(L, -1, NULL));
+    }
+    lua_pop(L, 1);
+  }
   sae_batch b;
   lsae_read_batch(L, 2, 3, &b);
   sae_gradcheck_result r;
   sae_error e = {0, ""};
-  int rc = sae_gradcheck_model(m, &b, &r, &e);
+  int rc = sae_gradcheck_model_tol(m, &b, tol, &r, &e);
   if (rc) return lsae_fail(L, rc, &e);
   lsae_push_gradcheck(L, &r);
   return 1;

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,8 +148,14 @@ static int check_one(const sae_type *t, size_t n_hp, const char *const *names,
   int rc = sae_gradcheck_type(t, n_hp, names, values, rng, &r, &e);
   gsl_rng_free(rng);
   if (rc) return fail("gradcheck %s: %s", t->name, e.msg);
-  printf("%-16s relative error %.3g (tolerance %.0e) over %zu entries: %s\n", t->name, r.rel_error,
-         r.tol, r.n_checked, r.passed ? "ok" : "FAILED");
+  /* The parts' errors separately: a cost term's is not diluted by the output's. */
+  char parts[64] = "";
+  if (!isnan(r.output_rel_error))
+    snprintf(parts, sizeof parts, "own cost %.3g, output %.3g; ", r.cost_rel_error,
+             r.output_rel_error);
+  printf("%-16s relative error %.3g (%stolerance %.0e) over %zu entries: %s\n", t->name,
+         r.rel_error, parts, r.tol, r.n_checked, r.passed ? "ok" : "FAILED");
+  if (!r.passed) printf("    worst: %s\n", r.message);
   return r.passed ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 

@@ -275,20 +275,33 @@ end
 
 -- ---- figures ----------------------------------------------------------------
 
--- report.gradcheck(gc, caption): a gradient check's result (what net:gradcheck
--- returns) as a table and the metric gradcheck_rel_error; raises if it failed,
--- so no training runs on a wrong gradient.
-function report.gradcheck(gc, caption)
+-- report.gradcheck(gc, caption [, {tol = }]): a gradient check's result (what
+-- net:gradcheck or sae.gradcheck returns) as a table, with the worst entry, and
+-- the metric gradcheck_rel_error; raises if it failed, naming the worst entry,
+-- so no training runs on a wrong gradient.  tol judges the result afresh
+-- (default: gc.tol, the tolerance the check ran with; net:gradcheck takes the
+-- same option, the place to set it).
+function report.gradcheck(gc, caption, opts)
+  opts = caller.options(opts, "sae.report.gradcheck", { "tol" })
+  local tol, passed = gc.tol, gc.passed
+  if opts.tol ~= nil then
+    if type(opts.tol) ~= "number" or not (opts.tol > 0) or opts.tol == math.huge then
+      caller.error("sae.report.gradcheck: tol must be a number > 0, got " .. tostring(opts.tol))
+    end
+    tol = opts.tol
+    passed = gc.rel_error < tol
+  end
   report.table {
     caption = caption or "Gradient check",
-    header = { "parameters checked", "||g_num - g|| / ||g_num + g||", "tolerance", "passed" },
-    rows = { { gc.n, string.format("%.2e", gc.rel_error), string.format("%.0e", gc.tol),
-               tostring(gc.passed) } },
+    header = { "entries checked", "||g_num - g|| / ||g_num + g||", "tolerance", "passed",
+               "worst entry" },
+    rows = { { gc.n, string.format("%.2e", gc.rel_error), string.format("%.0e", tol),
+               tostring(passed), gc.message or "" } },
   }
   report.metric("gradcheck_rel_error", gc.rel_error)
-  if not gc.passed then
-    caller.error(string.format("gradient check failed: relative error %.3g >= %.0e", gc.rel_error,
-                               gc.tol))
+  if not passed then
+    caller.error(string.format("gradient check failed: relative error %.3g >= %.0e; worst %s",
+                               gc.rel_error, tol, gc.message or "entry unknown"))
   end
 end
 
