@@ -6,12 +6,13 @@
  *
  * Shapes: C (M x N) = op(A) (M x K) op(B) (K x N), 2 M N K flops per call.
  *   square      n = 2000                                   -> the "peak"
- *   UFLDL 784-196 on m = 10000 examples (one example per row, as dense.c):
- *     fwd enc   X W1        M = m,     K = n_in,  N = n_hid
- *     fwd dec   H W2        M = m,     K = n_hid, N = n_in
- *     bwd gW2   H^T dY      M = n_hid, K = m,     N = n_in   (A transposed)
- *     bwd dH    dY W2^T     M = m,     K = n_in,  N = n_hid  (B transposed)
- *     bwd gW1   X^T dH      M = n_in,  K = m,     N = n_hid  (A transposed)
+ *   UFLDL 784-196 on m = 10000 examples (one example per row and one unit
+ *   per row of W, as dense.c: W1 n_hid x n_in, W2 n_in x n_hid):
+ *     fwd enc   X W1^T      M = m,     K = n_in,  N = n_hid  (B transposed)
+ *     fwd dec   H W2^T      M = m,     K = n_hid, N = n_in   (B transposed)
+ *     bwd gW2   dY^T H      M = n_in,  K = m,     N = n_hid  (A transposed)
+ *     bwd dH    dY W2       M = m,     K = n_in,  N = n_hid
+ *     bwd gW1   dH^T X      M = n_hid, K = m,     N = n_in   (A transposed)
  *   the same five for 64-25 (patches of 8 x 8, 25 hidden units).
  *
  * Each shape: one warm-up call, then `repeats` timed runs (default 5); a run
@@ -123,16 +124,16 @@ int main(int argc, char **argv) {
   const size_t m = 10000;
   const shape shapes[] = {
     {"square n=2000", 0, 0, 2000, 2000, 2000},
-    {"784-196 fwd enc  X W1", 0, 0, m, 196, 784},
-    {"784-196 fwd dec  H W2", 0, 0, m, 784, 196},
-    {"784-196 bwd gW2  H^T dY", 1, 0, 196, 784, m},
-    {"784-196 bwd dH   dY W2^T", 0, 1, m, 196, 784},
-    {"784-196 bwd gW1  X^T dH", 1, 0, 784, 196, m},
-    {"64-25 fwd enc    X W1", 0, 0, m, 25, 64},
-    {"64-25 fwd dec    H W2", 0, 0, m, 64, 25},
-    {"64-25 bwd gW2    H^T dY", 1, 0, 25, 64, m},
-    {"64-25 bwd dH     dY W2^T", 0, 1, m, 25, 64},
-    {"64-25 bwd gW1    X^T dH", 1, 0, 64, 25, m},
+    {"784-196 fwd enc  X W1^T", 0, 1, m, 196, 784},
+    {"784-196 fwd dec  H W2^T", 0, 1, m, 784, 196},
+    {"784-196 bwd gW2  dY^T H", 1, 0, 784, 196, m},
+    {"784-196 bwd dH   dY W2", 0, 0, m, 196, 784},
+    {"784-196 bwd gW1  dH^T X", 1, 0, 196, 784, m},
+    {"64-25 fwd enc    X W1^T", 0, 1, m, 25, 64},
+    {"64-25 fwd dec    H W2^T", 0, 1, m, 64, 25},
+    {"64-25 bwd gW2    dY^T H", 1, 0, 64, 25, m},
+    {"64-25 bwd dH     dY W2", 0, 0, m, 25, 64},
+    {"64-25 bwd gW1    dH^T X", 1, 0, 25, 64, m},
     {"square n=2000 (again)", 0, 0, 2000, 2000, 2000},
   };
   const size_t n_shapes = sizeof shapes / sizeof shapes[0];

@@ -17,8 +17,8 @@ KL sparsity penalty is included when the registry has a type `kl`).
 **FLOPs per evaluation.**  The three-line count is that of the matrix
 products, with m examples, n_in inputs and n_hid hidden units:
 forward 2 layers x 2 m n_in n_hid; backward twice that (each layer needs
-dW = x^T dy and dx = dy W^T), minus the first layer's dx, which nobody
-needs and saelab skips:
+dW = dy^T x and dx = dy W, W a row per unit), minus the first layer's dx,
+which nobody needs and saelab skips:
 
     F = 4 m n_in n_hid + 8 m n_in n_hid - 2 m n_in n_hid = 10 m n_in n_hid
 

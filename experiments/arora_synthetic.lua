@@ -179,13 +179,14 @@ end
 
 -- ---- the learner ------------------------------------------------------------------
 
--- An arora layer, plus a dense decoder sharing its atoms and a squared error:
--- the decoder only monitors (its cost is the reconstruction error), it learns
+-- An arora layer, plus a dense decoder tied to its atoms (the decoder's W is
+-- n x m, the transpose of the layer's m x n) and a squared error: the
+-- decoder only monitors (its cost is the reconstruction error), it learns
 -- nothing (W is NOGRAD, and the rule is the only thing that changes it).
 local function coder()
   local net = sae.model(n)
   net:add("arora", { name = "code", n_hid = m, tau = tau, renorm = 1 })
-  net:add("dense", { name = "dec", n_out = n, bias = 0, share = "code" })
+  net:add("dense", { name = "dec", n_out = n, bias = 0, tie = "code" })
   net:add("squared_error")
   return net:build()
 end

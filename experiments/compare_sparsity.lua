@@ -78,7 +78,7 @@ local function sigmoid_ae(extra)
     return net:build()
   end
 end
-local function dense_filters(net) return net:param("W1", "W"):t() end
+local function dense_filters(net) return net:param("W1", "W") end
 
 local METHODS = {
   { key = "plain", label = "(a) plain autoencoder", lr = 0.1, build = sigmoid_ae {},
@@ -92,7 +92,7 @@ local METHODS = {
     build = function()
       local net = sae.model(784)
       net:add("arora", { name = "code", n_hid = n_hid, tau = tau })
-      net:add("dense", { name = "dec", n_out = 784, bias = 0, share = "code" })
+      net:add("dense", { name = "dec", n_out = 784, bias = 0, tie = "code" })
       net:add("squared_error")
       net:build()
       -- atoms from random training digits, then unit norm (project)

@@ -55,8 +55,8 @@ The 196 hidden units' input weights, each as a 28x28 image with its own
 contrast. Expect stroke fragments: short bars and arcs at different places
 and angles.
 ]]
-sae.plot.filters(net:param("W1", "W"):t(), { file = "filters.png", h = 28, w = 28,
-  caption = "The learned filters (rows of W1^T): pen strokes." })
+sae.plot.filters(net:param("W1", "W"), { file = "filters.png", h = 28, w = 28,
+  caption = "The learned filters (rows of W1): pen strokes." })
 
 local out = net:output("out")
 local pair = sae.matrix(20, n_vis)

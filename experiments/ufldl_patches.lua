@@ -87,13 +87,13 @@ sae.models.train_sparse_autoencoder(net, X, { max_iter = max_iter, rho = rho,
 --[[
 ## The filters
 
-Each hidden unit's input weights (a row of W1^T), shown as an 8x8 image with
+Each hidden unit's input weights (a row of W1), shown as an 8x8 image with
 its own contrast, as the exercise's `display_network` does. With enough
 iterations on whitened images they look like localised, oriented edges at
 various positions, orientations and (few) scales.
 ]]
-sae.plot.filters(net:param("W1", "W"):t(), { file = "filters.png", h = size, w = size,
-  caption = "The 25 learned filters (rows of W1^T)." })
+sae.plot.filters(net:param("W1", "W"), { file = "filters.png", h = size, w = size,
+  caption = "The 25 learned filters (rows of W1)." })
 
 local out = net:output("out")
 local pair = sae.matrix(20, n_vis)

@@ -54,8 +54,8 @@ sae.plot.curve {
   xlabel = "iteration", ylabel = "cost", logy = true,
   caption = "Autoencoder cost per L-BFGS iteration (digits 5-9).",
 }
-sae.plot.filters(net:param("W1", "W"):t(), { file = "filters.png", h = 28, w = 28,
-  caption = "Features learned from digits 5-9 (rows of W1^T)." })
+sae.plot.filters(net:param("W1", "W"), { file = "filters.png", h = 28, w = 28,
+  caption = "Features learned from digits 5-9 (rows of W1)." })
 sae.report.metric("ae_final_cost", hist.cost[#hist.cost])
 sae.report.metric("ae_seconds", hist.total_seconds)
 

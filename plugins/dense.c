@@ -1,29 +1,35 @@
 /* dense.c -- the fully connected (affine) layer.
  *
  * Ng, CS294A Lecture notes "Sparse autoencoder" (2011), section 2:
- * z^(l+1) = W^(l) a^(l) + b^(l), written here with one example per row.
+ * z^(l+1) = W^(l) a^(l) + b^(l), written here with one example per row.  W
+ * is the notes' W^(l), n_out x n_in: one unit per ROW (plugin.h), row j unit
+ * j's weights, so a filter grid draws W as it is.
  *
  *   forward                         backward
- *   y = x W + 1 b                   grad W += x^T dy
+ *   y = x W^T + 1 b                 grad W += dy^T x
  *                                   grad b += 1^T dy   (column sums of dy)
- *                                   dx     += dy W^T   (when dx != NULL)
+ *                                   dx     += dy W     (when dx != NULL)
  *
- * Shapes (m examples):  x, dx  m x n_in      W  n_in x n_out
+ * Shapes (m examples):  x, dx  m x n_in      W  n_out x n_in
  *                       y, dy  m x n_out     b  1 x n_out   (1: m ones)
  *
  * Tied weights (a decoder W2 = W1^T): when nd->trans[0] is 1 the host hands
- * param[0] and grad[0] stored transposed, Ws = W^T (n_out x n_in), so
- *   y = x Ws^T + 1 b,   grad Ws += dy^T x,   dx += dy Ws.
- * Gradients accumulate: the tied encoder adds its own x^T dy to the same block.
+ * param[0] and grad[0] as the encoder stores them, Ws = W^T (n_in x n_out:
+ * a row per encoder unit), so
+ *   y = x Ws + 1 b,   grad Ws += x^T dy,   dx += dy Ws^T.
+ * Gradients accumulate: the tied encoder adds its own dy^T x to the same block.
  *
  * Initialisation: W ~ U(-r, r) with, by default, the rule of UFLDL's
  * initializeParameters.m, r = sqrt(6 / (n_in + n_out + 1)) (after Glorot &
  * Bengio, "Understanding the difficulty of training deep feedforward neural
  * networks", AISTATS 2010, eq. 16); b = 0.  W is flagged DECAY, b is not
- * (CS294A section 2: weight decay does not apply to the bias terms).
+ * (CS294A section 2: weight decay does not apply to the bias terms).  W is
+ * also flagged INIT_BY_COL: the host draws it input by input, the order of
+ * dense's former n_in x n_out layout, so a seed gives the same initial
+ * weights (and the same runs) as before the layout changed.
  *
  * Hyper-parameters: n_out (FIXED), init_scale (< 0: the rule above; else r),
- * bias (1: include b, 0: y = x W; FIXED).  No state, no workspace.
+ * bias (1: include b, 0: y = x W^T; FIXED).  No state, no workspace.
  */
 #include <math.h>
 #include <gsl/gsl_blas.h>
@@ -36,7 +42,7 @@ static const sae_hparam dense_hparams[] = {
   {"n_out", 5, 1, 1e6, SAE_HP_INT | SAE_HP_FIXED, "output width (hidden units s_{l+1})"},
   {"init_scale", -1, -1, 1e3, SAE_HP_FIXED,
    "half-width r of U(-r, r) for W; < 0: r = sqrt(6/(n_in+n_out+1))"},
-  {"bias", 1, 0, 1, SAE_HP_INT | SAE_HP_FIXED, "1: y = x W + b; 0: y = x W"},
+  {"bias", 1, 0, 1, SAE_HP_INT | SAE_HP_FIXED, "1: y = x W^T + b; 0: y = x W^T"},
   {NULL, 0, 0, 0, 0, NULL}
 };
 
@@ -50,8 +56,9 @@ static int dense_setup(sae_node *nd) {
   nd->n_tensors = nd->hp[DENSE_BIAS] != 0 ? 2 : 1;
   nd->ws_per_example = 0;
   nd->tensor[DENSE_W] = (sae_tensor_spec){
-    "W", nd->n_in, nd->n_out, SAE_INIT_UNIFORM,
-    scale < 0 ? sqrt(6.0 / (double)(nd->n_in + nd->n_out + 1)) : scale, SAE_TENSOR_DECAY};
+    "W", nd->n_out, nd->n_in, SAE_INIT_UNIFORM,
+    scale < 0 ? sqrt(6.0 / (double)(nd->n_in + nd->n_out + 1)) : scale,
+    SAE_TENSOR_DECAY | SAE_TENSOR_INIT_BY_COL};
   nd->tensor[DENSE_B] = (sae_tensor_spec){"b", 1, nd->n_out, SAE_INIT_ZERO, 0.0, 0};
   return SAE_OK;
 }
@@ -59,13 +66,13 @@ static int dense_setup(sae_node *nd) {
 static int dense_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *cost) {
   const size_t m = x->size1;
   const gsl_matrix *W = &nd->param[DENSE_W];
-  const CBLAS_TRANSPOSE_t tW = nd->trans[DENSE_W] ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE_t tW = nd->trans[DENSE_W] ? CblasNoTrans : CblasTrans;
   double beta = 0.0;
   (void)cost;
   if (y->size1 != m || y->size2 != nd->n_out || x->size2 != nd->n_in)
     return SAE_FAIL(nd, SAE_ESHAPE, "dense: x is %zu x %zu, y %zu x %zu; expected m x %zu, m x %zu",
                     m, x->size2, y->size1, y->size2, nd->n_in, nd->n_out);
-  if (nd->n_tensors > DENSE_B) { /* y = 1 b, then y += x W */
+  if (nd->n_tensors > DENSE_B) { /* y = 1 b, then y += x W^T */
     gsl_vector_const_view b = gsl_matrix_const_row(&nd->param[DENSE_B], 0);
     for (size_t i = 0; i < m; i++) {
       gsl_vector_view yi = gsl_matrix_row(y, i);
@@ -74,7 +81,7 @@ static int dense_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, doubl
     beta = 1.0;
   }
   int rc = gsl_blas_dgemm(CblasNoTrans, tW, 1.0, x, W, beta, y);
-  return rc ? SAE_FAIL(nd, rc, "dense: x W: shapes do not fit") : SAE_OK;
+  return rc ? SAE_FAIL(nd, rc, "dense: x W^T: shapes do not fit") : SAE_OK;
 }
 
 static int dense_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
@@ -87,10 +94,10 @@ static int dense_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y
   if (dy->size1 != m || dy->size2 != nd->n_out)
     return SAE_FAIL(nd, SAE_ESHAPE, "dense: dy is %zu x %zu, expected %zu x %zu",
                     dy->size1, dy->size2, m, nd->n_out);
-  if (nd->trans[DENSE_W]) /* grad Ws += dy^T x  (n_out x n_in) */
-    rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, dy, x, 1.0, gW);
-  else                    /* grad W  += x^T dy  (n_in x n_out) */
+  if (nd->trans[DENSE_W]) /* grad Ws += x^T dy  (n_in x n_out) */
     rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, x, dy, 1.0, gW);
+  else                    /* grad W  += dy^T x  (n_out x n_in) */
+    rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, dy, x, 1.0, gW);
   if (rc) return SAE_FAIL(nd, rc, "dense: grad W: shapes do not fit");
   if (nd->n_tensors > DENSE_B) { /* grad b += column sums of dy */
     gsl_vector_view gb = gsl_matrix_row(&nd->grad[DENSE_B], 0);
@@ -99,8 +106,8 @@ static int dense_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y
       gsl_blas_daxpy(1.0, &dyi.vector, &gb.vector);
     }
   }
-  if (dx) { /* dx += dy W^T, or dy Ws when tied */
-    rc = gsl_blas_dgemm(CblasNoTrans, nd->trans[DENSE_W] ? CblasNoTrans : CblasTrans,
+  if (dx) { /* dx += dy W, or dy Ws^T when tied */
+    rc = gsl_blas_dgemm(CblasNoTrans, nd->trans[DENSE_W] ? CblasTrans : CblasNoTrans,
                         1.0, dy, W, 1.0, dx);
     if (rc) return SAE_FAIL(nd, rc, "dense: dx: shapes do not fit");
   }
@@ -110,7 +117,7 @@ static int dense_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y
 static const sae_type dense_type = {
   .name = "dense",
   .kind = SAE_KIND_LAYER,
-  .summary = "affine layer y = x W + b",
+  .summary = "affine layer y = x W^T + b (W: a row per unit)",
   .citation = "Ng, CS294A Sparse autoencoder notes (2011), section 2; "
               "init: Glorot & Bengio, AISTATS 2010, eq. 16",
   .hparams = dense_hparams,

@@ -7,7 +7,8 @@
  *              + lambda/2 sum theta^2
  *
  * Here the node receives the logits x_ij = theta_j^T a_i from a dense layer
- * before it (n_out = K) and computes the first term; the weight decay term is
+ * before it (n_out = K; its W is theta, K x n_in, row j = theta_j, one class
+ * per row as every type stores units) and computes the first term; the weight decay term is
  * the l2 regularizer node.  The prediction is argmax_j x_ij, so the node
  * passes the logits through unchanged.
  *

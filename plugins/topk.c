@@ -1,12 +1,13 @@
 /* topk.c -- k-sparse coding: the top-k activation and the fused k-sparse autoencoder.
  *
  * Makhzani & Frey, "k-Sparse Autoencoders", ICLR 2014 (arXiv 1312.5663),
- * section 2 and Algorithm 1.  With one example per ROW (the paper writes
- * columns, z = W^T x + b):
+ * section 2 and Algorithm 1.  With one example per ROW and one unit per ROW
+ * of W (the paper writes columns, z = W^T x + b, its W n_in x n_hid; ours is
+ * that W transposed, n_hid x n_in, as every saelab type stores weights):
  *
- *   z   = x W + b                 encoder (linear)
+ *   z   = x W^T + b               encoder (linear)
  *   S   = supp_k(z)               the k largest entries of z, per example
- *   x^  = z_S W^T + b'            decoder, tied (W^T) in the paper
+ *   x^  = z_S W + b'              decoder, tied (the encoder's W) in the paper
  *   training:  backpropagate only through the units in S   (Algorithm 1, step 3)
  *   encoding:  keep alpha k units, supp_{alpha k}(z)        (Algorithm 1, "Sparse encoding";
  *                                                            alpha = 3 on MNIST, section 4)
@@ -27,7 +28,7 @@
  *    instead of O(m n_hid n_in) (doc/design.md section 8.3: the fused node the
  *    design deferred; issue 4 asks for it).  y = x^, n_out = n_in.
  *      forward                                backward (dy = dJ/dx^)
- *      Z   = x W + 1 b        (dgemm, dense)  grad b' += 1^T dy
+ *      Z   = x W^T + 1 b      (dgemm, dense)  grad b' += 1^T dy
  *      S_i = supp_k(Z_i)                      dz_ij   = dy_i . D_j          j in S_i
  *      y_i = b' + sum_{j in S_i} z_ij D_j     grad D_j += z_ij dy_i         j in S_i (decoder)
  *                                             grad W_j += dz_ij x_i         j in S_i (encoder)
@@ -36,13 +37,15 @@
  *    where W_j is hidden unit j's filter (a row of the stored W, below) and D
  *    is the decoder: D = W when tied (the paper), D = V when tied = 0.
  *
- *    LAYOUT.  W is STORED TRANSPOSED, n_hid x n_in: row j is unit j's filter,
- *    the paper's column W_{:,j}.  Every support loop then walks one contiguous
- *    row of n_in doubles (W_j, D_j, grad W_j, x_i, dy_i), and the encoder is
- *    still one dgemm: Z = x W_stored^T.  V (untied) is n_hid x n_in as well:
- *    row j is the atom unit j writes.  A filter grid shows the rows of W.
- *    Because of this layout W cannot be tied (transposed) to another node's
- *    tensor; `share` with another ksparse node works.
+ *    LAYOUT.  W is stored n_hid x n_in, one unit per row as every type's
+ *    (plugin.h): row j is unit j's filter, the paper's column W_{:,j}.  Every
+ *    support loop then walks one contiguous row of n_in doubles (W_j, D_j,
+ *    grad W_j, x_i, dy_i), and the encoder is one dgemm: Z = x W^T.  V
+ *    (untied) is n_hid x n_in as well: row j is the atom unit j writes.  A
+ *    filter grid shows the rows of W.  The kernels read W as stored, so it
+ *    cannot be tied (transposed) to another node's tensor; `share` with
+ *    another ksparse node, or with a dense encoder of the same n_hid x n_in,
+ *    works.
  *
  *    Shapes (m examples):  x, y, dy, dx  m x n_in     W, V  n_hid x n_in
  *                          Z             m x n_hid    b     1 x n_hid
@@ -542,7 +545,7 @@ static int ksparse_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, dou
   gsl_matrix_view Z = gsl_matrix_view_array(w.Z, m, h);
   ks_fill_rows(w.Z, m, h, h, b);
   if ((rc = gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, x, W, 1.0, &Z.matrix)))
-    return SAE_FAIL(nd, rc, "ksparse: x W: shapes do not fit");
+    return SAE_FAIL(nd, rc, "ksparse: x W^T: shapes do not fit");
 
   /* S_i = supp_kk(Z_i) and (sparse) y_i = b' + sum_{j in S_i} z_ij D_j, per example. */
   size_t bad_i = m, bad_j = 0;
@@ -710,7 +713,7 @@ static int ksparse_update(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y
 static const sae_type ksparse_type = {
   .name = "ksparse",
   .kind = SAE_KIND_LAYER,
-  .summary = "k-sparse autoencoder body: z = x W + b, keep top k, x^ = z_S W^T + b' (y = x^)",
+  .summary = "k-sparse autoencoder body: z = x W^T + b, keep top k, x^ = z_S W + b' (y = x^)",
   .citation = "Makhzani & Frey, k-Sparse Autoencoders, ICLR 2014 (arXiv 1312.5663), "
               "section 2, Algorithm 1; init N(0, 0.01^2) section 4",
   .hparams = ksparse_hparams,

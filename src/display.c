@@ -23,7 +23,7 @@ int sae_display_grid(const gsl_matrix *A, size_t h, size_t w, size_t cols, int n
   if (h == 0 || w == 0 || h > A->size2 / w || h * w != A->size2)
     return sae_error_set(e, SAE_ESHAPE,
                          "display: images of %zu x %zu pixels need %zu columns, the matrix has "
-                         "%zu (one image per row: for a dense W of n_in x n_out pass W:t())",
+                         "%zu (one image per row, as a W holds one unit per row)",
                          h, w, h && w && h <= SIZE_MAX / w ? h * w : 0, A->size2);
   if (normalize != SAE_DISPLAY_EACH && normalize != SAE_DISPLAY_NONE)
     return sae_error_set(e, SAE_EHPARAM, "display: normalize = %d is neither EACH nor NONE",

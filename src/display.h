@@ -3,8 +3,8 @@
  * image mode.
  *
  * A holds one image per ROW: n_items x (h*w), each row an h x w image stored
- * row by row (pixel (r, c) of item k is A[k, r*w + c]).  For a dense encoder
- * whose W is n_in x n_out the filters are the columns of W: pass W^T.
+ * row by row (pixel (r, c) of item k is A[k, r*w + c]).  Every type's W
+ * holds one unit per row (saelab/plugin.h): an encoder's W is A as it is.
  *
  * The mosaic has rows_t x cols tiles, rows_t = ceil(n_items / cols), with a
  * 1-pixel border BETWEEN tiles (none around the outside):

@@ -7,7 +7,7 @@
  *       opts:   {title, xlabel, ylabel, logy = boolean, width, height}  (optional)
  *   core.plot_heatmap(path, M, opts)       -> true | nil, message
  *   core.plot_grid(path, A, opts)          -> true | nil, message
- *       A: one h x w image per row (filters: W:t() of a dense W, n_in x n_out)
+ *       A: one h x w image per row (filters: an encoder's W, n_hid x n_in)
  *       opts: {h, w (default: square images), cols (0: ceil(sqrt(n))),
  *              normalize = "each" (default) | "none", title, width, height}
  *       the mosaic of display.h drawn as a grey image (sae_plot_heatmap, image)
@@ -298,8 +298,8 @@ static int l_plot_grid(lua_State *L) {
   }
   if (h * w != d)
     return luaL_argerror(L, 3, lua_pushfstring(L, "images of %I x %I pixels need %I columns, "
-                                                  "the matrix has %I (one image per row: for "
-                                                  "a dense W of n_in x n_out pass W:t())",
+                                                  "the matrix has %I (one image per row, as a "
+                                                  "W holds one unit per row)",
                                                (lua_Integer)h, (lua_Integer)w,
                                                (lua_Integer)(h * w), (lua_Integer)d));
   o.image = 1;

@@ -262,9 +262,14 @@ static int plan_aliases(const sae_model *m, node_rec *r, sae_error *e) {
   return 0;
 }
 
+/* Draws in row-major order, or column by column when the spec asks
+ * (SAE_TENSOR_INIT_BY_COL): the order decides which entry gets which draw. */
 static void init_tensor(gsl_matrix *w, const sae_tensor_spec *s, gsl_rng *rng) {
-  for (size_t i = 0; i < w->size1; i++)
-    for (size_t j = 0; j < w->size2; j++) {
+  const int by_col = (s->flags & SAE_TENSOR_INIT_BY_COL) != 0;
+  const size_t outer = by_col ? w->size2 : w->size1, inner = by_col ? w->size1 : w->size2;
+  for (size_t a = 0; a < outer; a++)
+    for (size_t b = 0; b < inner; b++) {
+      const size_t i = by_col ? b : a, j = by_col ? a : b;
       double v = 0;
       switch (s->init) {
       case SAE_INIT_ZERO: v = 0; break;

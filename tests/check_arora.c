@@ -2,8 +2,8 @@
  *
  * core:   forward, backward and update on a 2-example, 3-input, 2-atom case
  *         computed by hand below (bare rule and renormalised); init() and
- *         project() give unit atoms; W is NOGRAD; a dense decoder sharing W
- *         reconstructs z W.
+ *         project() give unit atoms; W is NOGRAD; a dense decoder tied to W
+ *         (its own W is n_in x n_hid, the atoms as columns) reconstructs z W.
  * limits: tau = 0 keeps everything, and a kept unit that is exactly 0 still
  *         passes dy (the mask comes from ws, not from z != 0); no active unit
  *         leaves W alone; eta = 0; renorm = 0 makes project() a no-op.
@@ -205,15 +205,17 @@ START_TEST(test_init_and_project_unit_norm) {
 }
 END_TEST
 
-/* The monitoring decoder: a dense node sharing W reconstructs x^ = z W. */
-START_TEST(test_shared_decoder) {
+/* The monitoring decoder: a dense node tied to W reconstructs x^ = z W.  Tied,
+ * not shared: a dense decoder's own W is n_in x n_hid (a row per output), the
+ * transpose of arora's n_hid x n_in (a row per atom). */
+START_TEST(test_tied_decoder) {
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   sae_error e = {0, ""};
   sae_model *m = sae_model_alloc(3);
   const char *ah[] = {"n_hid", "tau"}, *dh[] = {"n_out", "bias"};
   double av[] = {2, 0.5}, dv[] = {3, 0};
   ck_assert_int_eq(sae_model_add(m, type_named("arora"), "code", NULL, NULL, NULL, 2, ah, av, &e), 0);
-  ck_assert_int_eq(sae_model_add(m, type_named("dense"), "dec", NULL, NULL, "code", 2, dh, dv, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, type_named("dense"), "dec", NULL, "code", NULL, 2, dh, dv, &e), 0);
   ck_assert_int_eq(sae_model_add(m, type_named("squared_error"), NULL, NULL, NULL, NULL, 0, NULL, NULL, &e), 0);
   ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
   ck_assert_uint_eq(sae_model_theta(m)->size, 6); /* one W; the decoder's slot aliases it */
@@ -404,7 +406,7 @@ int main(void) {
   tcase_add_test(core, test_update_bare_by_hand);
   tcase_add_test(core, test_update_renorm_by_hand);
   tcase_add_test(core, test_init_and_project_unit_norm);
-  tcase_add_test(core, test_shared_decoder);
+  tcase_add_test(core, test_tied_decoder);
   tcase_add_test(limits, test_tau_zero_keeps_exact_zero);
   tcase_add_test(limits, test_no_step);
   tcase_add_test(errors, test_bad_hparams);

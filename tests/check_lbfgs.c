@@ -58,7 +58,7 @@ static sae_lbfgs_opts opts(int max_iter, double epsilon) {
   return o;
 }
 
-/* ---- least squares: y = x W + b against gsl_multifit_linear ------------------- */
+/* ---- least squares: y = x W^T + b against gsl_multifit_linear ----------------- */
 
 enum { LS_M = 40, LS_P = 4, LS_K = 2 };
 
@@ -104,7 +104,8 @@ START_TEST(test_least_squares_closed_form) {
   ck_assert_msg(strncmp(h.status, "converged", 9) == 0 ||
                 strncmp(h.status, "line search failed", 18) == 0, "status: %s", h.status);
 
-  /* Closed form, one output column at a time: design [1 x], coefficients (b_k, W_.k). */
+  /* Closed form, one output column at a time: design [1 x], coefficients (b_k, W_k.):
+   * output k's weights are row k of W. */
   gsl_matrix *X = gsl_matrix_alloc(LS_M, LS_P + 1), *cov = gsl_matrix_alloc(LS_P + 1, LS_P + 1);
   gsl_vector *c = gsl_vector_alloc(LS_P + 1);
   gsl_multifit_linear_workspace *w = gsl_multifit_linear_alloc(LS_M, LS_P + 1);
@@ -122,7 +123,7 @@ START_TEST(test_least_squares_closed_form) {
     ck_assert_int_eq(gsl_multifit_linear(X, &tk.vector, c, cov, &chisq, w), 0);
     worst = fmax(worst, fabs(gsl_matrix_get(bias, 0, k) - gsl_vector_get(c, 0)));
     for (size_t j = 0; j < LS_P; j++)
-      worst = fmax(worst, fabs(gsl_matrix_get(W, j, k) - gsl_vector_get(c, j + 1)));
+      worst = fmax(worst, fabs(gsl_matrix_get(W, k, j) - gsl_vector_get(c, j + 1)));
   }
   ck_assert_msg(worst < 1e-6, "largest |theta - closed form| = %g (%s after %zu iterations)", worst,
                 h.status, h.n);

@@ -142,6 +142,30 @@ START_TEST(test_seeded_init) {
 }
 END_TEST
 
+/* dense's W (n_out x n_in, a row per unit) is drawn column by column
+ * (SAE_TENSOR_INIT_BY_COL): draw k = i n_out + j lands in W[j][i], where the
+ * former n_in x n_out layout had it at [i][j], so a seed keeps its weights. */
+START_TEST(test_dense_init_order) {
+  sae_error e = {0, ""};
+  sae_model *m = sae_model_alloc(3);
+  ck_assert_int_eq(add(m, "dense", "enc", "n_out", 2, &e), 0);
+  gsl_rng_set(rng, 2385);
+  ck_assert_int_eq(sae_model_build(m, rng, &e), 0);
+  gsl_matrix *W;
+  ck_assert_int_eq(sae_model_tensor(m, 0, "W", &W, &e), 0);
+  ck_assert_uint_eq(W->size1, 2);
+  ck_assert_uint_eq(W->size2, 3);
+  const double r = sqrt(6.0 / (3 + 2 + 1));
+  gsl_rng *ref = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(ref, 2385);
+  for (size_t i = 0; i < 3; i++)
+    for (size_t j = 0; j < 2; j++)
+      ck_assert_double_eq(gsl_matrix_get(W, j, i), r * (2 * gsl_rng_uniform(ref) - 1));
+  gsl_rng_free(ref);
+  sae_model_free(m);
+}
+END_TEST
+
 /* encode then decode reproduces forward's output. */
 START_TEST(test_encode_decode) {
   sae_error e = {0, ""};
@@ -311,6 +335,7 @@ static Suite *model_suite(void) {
   tcase_add_test(core, test_sgd_descends);
   tcase_add_test(limits, test_batch_sizes);
   tcase_add_test(limits, test_seeded_init);
+  tcase_add_test(limits, test_dense_init_order);
   tcase_add_test(limits, test_free_null);
   tcase_add_test(limits, test_has_cost);
   tcase_add_test(errors, test_hparam_errors);

@@ -7,7 +7,8 @@
 --
 -- Labels are class numbers 1..K (add 1 to MNIST's digits). The model is
 -- UFLDL's softmax regression (softmaxCost.m / softmaxTrain.m): logits
--- theta x with no intercept, cost -1/m sum log p(y|x) + lambda/2 ||theta||^2,
+-- theta x with no intercept (theta is r.model:param("logits", "W"), K x n_in,
+-- a row per class), cost -1/m sum log p(y|x) + lambda/2 ||theta||^2,
 -- minimised by L-BFGS from a small random start.  opts: lambda, max_iter,
 -- classes, init_scale, verbose, and bias = true for an intercept per class
 -- (not decayed; logistic regression as most papers run it).  An unknown

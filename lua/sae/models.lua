@@ -91,10 +91,10 @@ function M.k_schedule(k0, k, epochs)
 end
 
 -- The sparse encoder of a trained `ksparse` node as its own model, for
--- features: dense (z = x W^T + b) then topk keeping floor(alpha k) units in
--- EVAL mode (Algorithm 1, "sparse encoding").  The parameters are copied,
--- so the encoder is a snapshot of net at this call.  Encode with
--- enc:encode(X, "code").
+-- features: dense (z = x W^T + b, with the node's n_hid x n_in W as it is)
+-- then topk keeping floor(alpha k) units in EVAL mode (Algorithm 1, "sparse
+-- encoding").  The parameters are copied, so the encoder is a snapshot of
+-- net at this call.  Encode with enc:encode(X, "code").
 function M.ksparse_encoder(net, node, alpha)
   local W = net:param(node, "W")
   local n_hid, n_vis = W:rows(), W:cols()
@@ -102,7 +102,7 @@ function M.ksparse_encoder(net, node, alpha)
   enc:add("dense", { name = "enc", n_out = n_hid })
   enc:add("topk", { name = "code", k = net:get(node, "k"), alpha = alpha })
   enc:build()
-  enc:param("enc", "W"):copy(W:t())
+  enc:param("enc", "W"):copy(W)
   enc:param("enc", "b"):copy(net:param(node, "b"))
   return enc
 end

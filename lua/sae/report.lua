@@ -15,7 +15,7 @@ script returns) also writes metrics.json and run.json.
     report.plot.curve{file = "cost.png", series = {{y = costs, title = "train"}},
                       xlabel = "epoch", ylabel = "J", logy = true, caption = "Cost"}
     report.plot.heatmap(W1, {file = "w1.png", title = "W1", caption = "Filters"})
-    report.plot.filters(W1:t(), {file = "filters.png", h = 8, w = 8, caption = "Filters"})
+    report.plot.filters(W1, {file = "filters.png", h = 8, w = 8, caption = "Filters"})
     report.plot.images(patches, {file = "patches.png", h = 8, w = 8, caption = "Data"})
 
 An option or field not listed for a function is an error (a misspelt
@@ -383,9 +383,10 @@ end
 
 -- plot.filters(A, {file=, h=, w=, cols=, title=, caption=, normalize="each",
 --                  width=, height=}): A is n_filters x (h*w), one filter per
--- row; for a dense encoder (W is n_in x n_out) pass W:t().  By default each
--- filter gets its own contrast (display_network: subtract the global mean,
--- divide each filter by its largest |value|; black borders at -1).
+-- row, as every type stores its W (pass an encoder's W as it is).  By
+-- default each filter gets its own contrast (display_network: subtract the
+-- global mean, divide each filter by its largest |value|; black borders at
+-- -1).
 function plot.filters(A, t)
   return grid("plot.filters", A, t, "each")
 end

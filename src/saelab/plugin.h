@@ -12,6 +12,10 @@
  *
  * Conventions, for every type:
  *   - Matrices hold one example per ROW: a batch x is m x n_in.
+ *   - Weights store one unit per ROW: a layer's W is n_out x n_in, row j the
+ *     weights of unit j (its filter, or a dictionary atom), so y = x W^T + b.
+ *     A filter grid draws the rows of any type's W as they are; a tied
+ *     decoder (W2 = W1^T) uses the encoder's W transposed (trans[], below).
  *   - The host owns all memory.  Parameters of the whole model live in one
  *     contiguous block, their gradients in a second block of the same layout;
  *     a node sees its tensors as gsl_matrix views into them (param[i],
@@ -95,6 +99,9 @@ typedef enum sae_init {
 #define SAE_TENSOR_DECAY 0x1u  /* regularizers (weight decay) apply to it */
 #define SAE_TENSOR_ASCENT 0x2u /* optimisers climb its gradient (lateral inhibition's S) */
 #define SAE_TENSOR_NOGRAD 0x4u /* learned by the type's update(), not by optimisers */
+#define SAE_TENSOR_INIT_BY_COL 0x8u /* the host draws the initial values column by column
+                                       (dense: the order of its former n_in x n_out layout,
+                                       so seeded runs keep their numbers) */
 
 typedef struct sae_tensor_spec {
   const char *name; /* "W", "b", ...: tie/share refer to it by name */
@@ -170,7 +177,7 @@ typedef struct sae_type {
   int (*retune)(sae_node *nd);
 
   /* Optional.  Host calls once after it initialised every tensor from its
-   * spec; for inits a spec cannot say (unit-norm columns, a perturbed
+   * spec; for inits a spec cannot say (unit-norm rows, a perturbed
    * ground-truth dictionary).  Draws only from nd->rng. */
   int (*init)(sae_node *nd);
 

@@ -9,7 +9,7 @@ local raises, near = expect.raises, expect.near
 -- the 2-example, 3-input, 2-atom case (check_arora.c has the arithmetic)
 local net = sae.model(3)
 net:add("arora", { name = "code", n_hid = 2, tau = 0.5, renorm = 0 })
-net:add("dense", { name = "dec", n_out = 3, bias = 0, share = "code" }) -- monitor: x^ = z W
+net:add("dense", { name = "dec", n_out = 3, bias = 0, tie = "code" }) -- monitor: x^ = z W
 net:add("squared_error")
 raises("not built", function() net:update(sae.zeros(2, 3), 0.1) end)
 net:build()

@@ -39,7 +39,7 @@ assert(gc.passed, "model gradcheck: " .. gc.rel_error)
 
 -- the tied decoder really uses the encoder's W: changing enc.W changes the output
 local W = net:param("enc", "W")
-assert(W:rows() == 6 and W:cols() == 4)
+assert(W:rows() == 4 and W:cols() == 6) -- a row per unit: tests/lua/orientation.lua
 local Z = net:encode(X)
 assert(Z:rows() == 10 and Z:cols() == 4)
 local Y1 = net:decode(Z)
