@@ -28,15 +28,9 @@
 #include "fetch.h"
 #include "gradcheck.h"
 #include "lsae.h"
+#include "paths.h"
 #include "registry.h"
 #include "version.h"
-
-#ifndef SAE_PLUGIN_DIR
-#define SAE_PLUGIN_DIR "/usr/local/lib/saelab"
-#endif
-#ifndef SAE_LUA_DIR
-#define SAE_LUA_DIR "/usr/local/share/saelab/lua"
-#endif
 
 #define DEFAULT_SEED 1
 
@@ -58,7 +52,7 @@ static void usage(FILE *f) {
           "  saelab --help\n"
           "environment: SAELAB_PLUGIN_PATH (plugin directories, ':'-separated, searched\n"
           "before %s), SAELAB_LUA_PATH (Lua helpers, default %s)\n",
-          SAE_PLUGIN_DIR, SAE_LUA_DIR);
+          sae_paths_plugin_dir(), sae_paths_lua_dir());
 }
 
 __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...) {
@@ -71,10 +65,18 @@ __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...) {
   return EXIT_FAILURE;
 }
 
-static sae_registry *load_plugins(void) {
-  sae_registry *reg = sae_registry_alloc();
-  if (!reg) return NULL;
-  sae_registry_load_default(reg);
+/* The registry of this program's search (paths.h); *search (if given)
+ * receives the search path, which the caller frees. NULL when out of memory. */
+static sae_registry *load_plugins(char **search) {
+  char *dirs = sae_paths_plugin_search();
+  sae_registry *reg = dirs ? sae_registry_alloc() : NULL;
+  if (!reg) {
+    free(dirs);
+    return NULL;
+  }
+  sae_registry_load_path(reg, dirs);
+  if (search) *search = dirs;
+  else free(dirs);
   for (size_t i = 0; i < sae_registry_warnings(reg); i++)
     fprintf(stderr, "%s: warning: %s\n", progname, sae_registry_warning(reg, i));
   return reg;
@@ -103,17 +105,17 @@ static int is_assignment(const char *s) {
 /* ---- plugins, version, gradcheck ------------------------------------------ */
 
 static int cmd_plugins(void) {
-  sae_registry *reg = load_plugins();
+  sae_registry *reg = load_plugins(NULL);
   if (!reg) return fail("out of memory");
   size_t n = sae_registry_count(reg);
   if (n == 0)
     fprintf(stderr, "%s: no plugins found (searched $SAELAB_PLUGIN_PATH and %s)\n", progname,
-            SAE_PLUGIN_DIR);
+            sae_paths_plugin_dir());
   for (size_t i = 0; i < n; i++) {
     const sae_plugin *p;
     const char *origin;
     const sae_type *t = sae_registry_type(reg, i, &p, &origin);
-    printf("%s  (%s; plugin %s %s, %s)\n", t->name, sae_kind_name(t->kind), p->name,
+    printf("%s  (%s; plugin %s %s, from %s)\n", t->name, sae_kind_name(t->kind), p->name,
            p->version ? p->version : "", origin);
     if (t->summary && t->summary[0]) printf("    %s\n", t->summary);
     if (t->citation && t->citation[0]) printf("    cite: %s\n", t->citation);
@@ -134,7 +136,9 @@ static int cmd_version(void) {
   const char *core = sae_blas_core();
   printf("cblas_dgemm from %s%s%s%s\n", sae_cblas_library(), core[0] ? " (OpenBLAS core " : "",
          core, core[0] ? ")" : "");
-  printf("plugins: $SAELAB_PLUGIN_PATH, then %s\n", SAE_PLUGIN_DIR);
+  printf("plugins: $SAELAB_PLUGIN_PATH, then %s%s\n", sae_paths_plugin_dir(),
+         sae_paths_build_tree() ? " (the build tree's)" : "");
+  printf("Lua modules: %s\n", sae_paths_lua_dir());
   return EXIT_SUCCESS;
 }
 
@@ -187,7 +191,7 @@ static int cmd_gradcheck(int argc, char **argv) {
     }
   }
   if (!tname && !all) return fail("gradcheck: name a type (saelab plugins lists them) or --all");
-  sae_registry *reg = load_plugins();
+  sae_registry *reg = load_plugins(NULL);
   if (!reg) return fail("out of memory");
   int status = EXIT_SUCCESS;
   if (all) {
@@ -295,6 +299,7 @@ static int docall(lua_State *L, int narg, int nres) {
 
 typedef struct run_opts {
   const char *script, *out;
+  const char *plugin_search; /* the plugin search path, ':'-separated */
   unsigned long seed;
   int verbose;
   int n_args;
@@ -302,8 +307,7 @@ typedef struct run_opts {
 } run_opts;
 
 static void set_package_path(lua_State *L) {
-  const char *dir = getenv("SAELAB_LUA_PATH");
-  if (!dir || !dir[0]) dir = SAE_LUA_DIR;
+  const char *dir = sae_paths_lua_dir();
   lua_getglobal(L, "package");
   lua_getfield(L, -1, "path");
   lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", dir, dir, lua_tostring(L, -1));
@@ -315,8 +319,49 @@ static void set_package_path(lua_State *L) {
   lua_pop(L, 2);
 }
 
-/* core.run = {script, out, seed, args, version, cblas, ...}: what the report
- * layer records. */
+/* run.plugin_path = the search's directories in order; run.plugins = one
+ * {name, version, file, sha256} per plugin loaded, so a report says which
+ * code ran; run.lua_path = the Lua modules' directory. */
+static void push_plugin_record(lua_State *L, const char *search, const sae_registry *reg) {
+  lua_newtable(L);
+  lua_Integer k = 0;
+  for (const char *s = search; s && *s;) {
+    const char *end = strchr(s, ':');
+    size_t n = end ? (size_t)(end - s) : strlen(s);
+    if (n > 0) {
+      lua_pushlstring(L, s, n);
+      lua_rawseti(L, -2, ++k);
+    }
+    s = end ? end + 1 : s + n;
+  }
+  lua_setfield(L, -2, "plugin_path");
+  lua_newtable(L);
+  for (size_t i = 0; i < sae_registry_plugins(reg); i++) {
+    const char *file = NULL;
+    const sae_plugin *p = sae_registry_plugin(reg, i, &file);
+    char hex[65];
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, p->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, p->version ? p->version : "");
+    lua_setfield(L, -2, "version");
+    if (file) {
+      lua_pushstring(L, file);
+      lua_setfield(L, -2, "file");
+      if (sae_fetch_file_sha256(file, hex) != 0)
+        luaL_error(L, "%s: cannot read to record its sha256: %s", file, strerror(errno));
+      lua_pushstring(L, hex);
+      lua_setfield(L, -2, "sha256");
+    }
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "plugins");
+  lua_pushstring(L, sae_paths_lua_dir());
+  lua_setfield(L, -2, "lua_path");
+}
+
+/* core.run = {script, out, seed, args, version, cblas, plugins, ...}: what
+ * the report layer records. */
 static int push_run_info(lua_State *L) {
   const run_opts *o = lua_touserdata(L, 1);
   const char *tmp = lua_tostring(L, 2);
@@ -342,6 +387,7 @@ static int push_run_info(lua_State *L) {
   }
   lua_setfield(L, -2, "args");
   lsae_set_versions(L);
+  push_plugin_record(L, o->plugin_search, lua_touserdata(L, 3));
   lua_pushinteger(L, (lua_Integer)time(NULL));
   lua_setfield(L, -2, "started");
   lua_setfield(L, -2, "run");
@@ -389,7 +435,7 @@ static int run_script(const run_opts *o, const char *tmp, sae_registry *reg) {
 }
 
 static int cmd_run(int argc, char **argv) {
-  run_opts o = {NULL, NULL, DEFAULT_SEED, 0, 0, NULL};
+  run_opts o = {NULL, NULL, NULL, DEFAULT_SEED, 0, 0, NULL};
   char **args = calloc((size_t)argc + 1, sizeof *args);
   if (!args) return fail("out of memory");
   o.args = args;
@@ -440,9 +486,12 @@ static int cmd_run(int argc, char **argv) {
     return rc;
   }
 
-  sae_registry *reg = load_plugins();
+  char *search = NULL;
+  sae_registry *reg = load_plugins(&search);
+  o.plugin_search = search;
   rc = reg ? run_script(&o, tmp, reg) : fail("out of memory");
   sae_registry_free(reg); /* after lua_close: models use the plugins' code */
+  free(search);
 
   if (rc == EXIT_SUCCESS) {
     struct stat st;

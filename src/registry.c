@@ -10,7 +10,13 @@
  * never read beyond the sizes the plugin declared: each descriptor and each
  * type is copied into a host-sized struct whose tail is zeroed (NULL
  * functions = "not provided"), and everything the host hands out points at
- * those copies.  So model.c and friends may read every field of sae_type. */
+ * those copies.  So model.c and friends may read every field of sae_type.
+ *
+ * A search works like PATH: the first directory holding a file of a given
+ * name (dense.so) wins, and a same-named file further along the search is
+ * skipped silently, so a build tree's plugins can stand in front of an
+ * installed copy.  Two different files declaring the same plugin or type name
+ * are still refused: that is a conflict, not a shadowed copy. */
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -45,6 +51,8 @@ struct sae_registry {
   size_t n_type, cap_type;
   char **warning;
   size_t n_warning, cap_warning;
+  char **claimed; /* file names a search has met: later same-named files are skipped */
+  size_t n_claimed, cap_claimed;
 };
 
 /* Grows *v (elements of size sz) to hold at least n; 0 or SAE_ENOMEM. */
@@ -87,6 +95,8 @@ void sae_registry_free(sae_registry *r) {
   if (!r) return;
   for (size_t i = 0; i < r->n_warning; i++) free(r->warning[i]);
   free(r->warning);
+  for (size_t i = 0; i < r->n_claimed; i++) free(r->claimed[i]);
+  free(r->claimed);
   free(r->type);
   free(r->type_owner);
   /* Handles last, newest first: nothing may point into a plugin after this. */
@@ -279,7 +289,21 @@ static int reg_bytesort(const struct dirent **a, const struct dirent **b) {
   return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* Loads the *.so of one directory; returns how many plugins it added. */
+/* 1 if an earlier directory of a search already had a file of this name;
+ * else claims the name for this one and returns 0.  Out of memory, the name
+ * goes unclaimed: a later copy would then be refused with a warning. */
+static int reg_shadowed(sae_registry *r, const char *name) {
+  for (size_t i = 0; i < r->n_claimed; i++)
+    if (strcmp(r->claimed[i], name) == 0) return 1;
+  if (reg_reserve((void **)&r->claimed, &r->cap_claimed, r->n_claimed + 1, sizeof *r->claimed))
+    return 0;
+  char *s = reg_strdup(name);
+  if (s) r->claimed[r->n_claimed++] = s;
+  return 0;
+}
+
+/* Loads the *.so of one directory, but for the names an earlier directory
+ * had; returns how many plugins it added. */
 static size_t reg_scan_dir(sae_registry *r, const char *dir) {
   struct dirent **list;
   int n = scandir(dir, &list, reg_is_so, reg_bytesort);
@@ -290,7 +314,7 @@ static size_t reg_scan_dir(sae_registry *r, const char *dir) {
     struct stat st;
     sae_error e = {0, ""};
     if (snprintf(path, sizeof path, "%s/%s", dir, list[i]->d_name) < (int)sizeof path &&
-        stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        stat(path, &st) == 0 && S_ISREG(st.st_mode) && !reg_shadowed(r, list[i]->d_name)) {
       size_t before = r->n_plugin;
       if (sae_registry_load_file(r, path, &e))
         reg_warn(r, e.msg);
@@ -355,6 +379,16 @@ size_t sae_registry_warnings(const sae_registry *r) {
 
 const char *sae_registry_warning(const sae_registry *r, size_t i) {
   return r && i < r->n_warning ? r->warning[i] : NULL;
+}
+
+size_t sae_registry_plugins(const sae_registry *r) {
+  return r ? r->n_plugin : 0;
+}
+
+const sae_plugin *sae_registry_plugin(const sae_registry *r, size_t i, const char **file) {
+  if (!r || i >= r->n_plugin) return NULL;
+  if (file) *file = r->plugin[i]->real;
+  return &r->plugin[i]->desc;
 }
 
 size_t sae_registry_count(const sae_registry *r) {

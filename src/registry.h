@@ -1,7 +1,9 @@
 /* registry.h -- every type the runtime knows, from the plugins it loaded.
  *
  * Plugins are found in each directory of SAELAB_PLUGIN_PATH (':'-separated),
- * then in the installed plugin directory.  A file that is not a valid plugin
+ * then in the installed plugin directory.  As with PATH, the first directory
+ * holding a file of a given name wins and same-named files in later
+ * directories are skipped without a warning.  A file that is not a valid plugin
  * (not loadable, no saelab_plugin symbol, NULL descriptor, other ABI, too-small
  * descriptor, duplicate plugin or type name) is refused with one line kept in
  * the registry's warnings; the rest still loads.  Handles are dlclosed by
@@ -27,9 +29,10 @@ int sae_registry_add(sae_registry *r, const sae_plugin *p, const char *origin,
 /* dlopen one file and add its descriptor (dlclose on refusal). */
 int sae_registry_load_file(sae_registry *r, const char *path, sae_error *e);
 
-/* Load every *.so in each directory of a ':'-separated list; refusals become
- * warnings (sae_registry_warning) and do not stop the scan. Returns the
- * number of plugins loaded. */
+/* Load every *.so in each directory of a ':'-separated list, in order; a file
+ * whose name an earlier directory (of this or an earlier search) already had
+ * is skipped silently.  Refusals become warnings (sae_registry_warning) and
+ * do not stop the scan. Returns the number of plugins loaded. */
 size_t sae_registry_load_path(sae_registry *r, const char *dirs);
 
 /* The default search: $SAELAB_PLUGIN_PATH, then SAE_PLUGIN_DIR. */
@@ -37,6 +40,11 @@ size_t sae_registry_load_default(sae_registry *r);
 
 size_t sae_registry_warnings(const sae_registry *r);
 const char *sae_registry_warning(const sae_registry *r, size_t i);
+
+/* Plugins, in load order; *file (may be NULL) is set to the loaded file's
+ * real path, or NULL for a descriptor added with sae_registry_add. */
+size_t sae_registry_plugins(const sae_registry *r);
+const sae_plugin *sae_registry_plugin(const sae_registry *r, size_t i, const char **file);
 
 /* Types, in load order. */
 size_t sae_registry_count(const sae_registry *r);

@@ -2,14 +2,16 @@
  *
  * Environment (set by `make check`):
  *   SAE_TEST_PLUGIN_DIR   the built plugins (plugins/.libs): dense.so,
- *                         activation.so, loss.so, weight_decay.so, penalty_l1.so,
- *                         penalty_kl.so, softmax.so, topk.so, arora.so
+ *                         activation.so, loss.so, ... : however many there are
+ *                         (adding a plugin needs no edit here), holding at least
+ *                         the known types below
  *   SAE_TEST_FIXTURE_DIR  the built fixtures (tests/fixtures/.libs): bad_abi.so,
  *                         no_symbol.so, declines.so, small_size.so, dup_type.so,
  *                         buggy.so
  * TCases: core (what loads and how it is found), errors (what is refused, with
  * which one-line message, and that the rest still loads). */
 #include <check.h>
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +19,17 @@
 #include <unistd.h>
 #include "registry.h"
 
-#define N_PLUGINS 9 /* dense, activation, loss, weight_decay, penalty_l1, penalty_kl, softmax, topk,
-                       arora */
-#define N_TYPES 14  /* dense; sigmoid tanh relu identity; squared_error cross_entropy; kl; l1; softmax;
-                       topk ksparse; l2; arora */
+/* Types the tests lean on, grouped by plugin file in byte order, each
+ * plugin's in its descriptor's order.  More may be built: a new plugin is
+ * one Makefile.am line, and these tests count the files they find. */
+static const struct {
+  const char *type, *plugin;
+} known[] = {{"sigmoid", "activation"}, {"tanh", "activation"},  {"relu", "activation"},
+             {"identity", "activation"}, {"arora", "arora"},     {"dense", "dense"},
+             {"squared_error", "loss"},  {"cross_entropy", "loss"}, {"kl", "penalty_kl"},
+             {"l1", "penalty_l1"},       {"softmax", "softmax"},  {"topk", "topk"},
+             {"ksparse", "topk"},        {"l2", "weight_decay"}};
+#define N_KNOWN (sizeof known / sizeof known[0])
 #define N_BUGGY_TYPES 4 /* tests/fixtures/buggy.c: buggy_sigmoid, buggy_l1, buggy_kl, buggy_gain */
 
 static const char *env_dir(const char *var) {
@@ -38,20 +47,67 @@ static const char *join(char *buf, size_t n, const char *dir, const char *name) 
   return buf;
 }
 
-/* A registry holding the N_PLUGINS plugins of the build tree. */
+static int is_so(const struct dirent *d) {
+  size_t n = strlen(d->d_name);
+  return n > 3 && strcmp(d->d_name + n - 3, ".so") == 0;
+}
+
+/* How many *.so files dir holds: the plugins a scan of it must load. */
+static size_t n_so(const char *dir) {
+  struct dirent **list;
+  int n = scandir(dir, &list, is_so, NULL);
+  ck_assert_int_ge(n, 0);
+  for (int i = 0; i < n; i++) free(list[i]);
+  free(list);
+  return (size_t)n;
+}
+
+/* The build tree's plugins, at least one per known plugin name. */
+static size_t n_plugins(void) {
+  size_t n = n_so(plugin_dir());
+  ck_assert_uint_ge(n, 9);
+  return n;
+}
+
+/* The number of types the build tree's plugins provide. */
+static size_t n_types(void);
+
+/* A registry holding every plugin of the build tree. */
 static sae_registry *loaded(void) {
   sae_registry *r = sae_registry_alloc();
   ck_assert_ptr_nonnull(r);
-  ck_assert_uint_eq(sae_registry_load_path(r, plugin_dir()), N_PLUGINS);
+  ck_assert_uint_eq(sae_registry_load_path(r, plugin_dir()), n_plugins());
   ck_assert_uint_eq(sae_registry_warnings(r), 0);
   return r;
+}
+
+static size_t n_types(void) {
+  sae_registry *r = sae_registry_alloc();
+  sae_registry_load_path(r, plugin_dir());
+  size_t n = sae_registry_count(r);
+  sae_registry_free(r);
+  ck_assert_uint_ge(n, N_KNOWN);
+  return n;
+}
+
+/* Index of type `name` in load order, or the count if absent. */
+static size_t index_of(const sae_registry *r, const char *name) {
+  size_t i = 0;
+  for (const sae_type *t; (t = sae_registry_type(r, i, NULL, NULL)); i++)
+    if (strcmp(t->name, name) == 0) break;
+  return i;
+}
+
+static const char *base_of(const char *path) {
+  const char *s = strrchr(path, '/');
+  return s ? s + 1 : path;
 }
 
 /* ---- core --------------------------------------------------------------------- */
 
 START_TEST(test_load_and_find) {
   sae_registry *r = loaded();
-  ck_assert_uint_eq(sae_registry_count(r), N_TYPES);
+  ck_assert_uint_eq(sae_registry_count(r), n_types());
 
   const sae_type *t = sae_registry_find(r, "dense");
   ck_assert_ptr_nonnull(t);
@@ -73,27 +129,39 @@ START_TEST(test_load_and_find) {
 END_TEST
 
 START_TEST(test_load_order) {
-  /* Files in byte order, types in descriptor order. */
-  static const char *const want[N_TYPES] = {"sigmoid", "tanh", "relu", "identity", "arora",
-                                            "dense", "squared_error", "cross_entropy", "kl",
-                                            "l1", "softmax", "topk", "ksparse", "l2"};
-  static const char *const owner_name[N_TYPES] = {"activation", "activation", "activation",
-                                                  "activation", "arora", "dense", "loss", "loss",
-                                                  "penalty_kl", "penalty_l1", "softmax",
-                                                  "topk", "topk", "weight_decay"};
+  /* Files in byte order, types in descriptor order; every known type there. */
   sae_registry *r = loaded();
-  for (size_t i = 0; i < N_TYPES; i++) {
+  size_t n = sae_registry_count(r);
+  for (size_t k = 0; k < N_KNOWN; k++) {
+    size_t i = index_of(r, known[k].type);
+    ck_assert_msg(i < n, "type %s not loaded", known[k].type);
     const sae_plugin *owner = NULL;
     const char *origin = NULL;
     const sae_type *t = sae_registry_type(r, i, &owner, &origin);
-    ck_assert_ptr_nonnull(t);
-    ck_assert_str_eq(t->name, want[i]);
-    ck_assert_str_eq(owner->name, owner_name[i]);
+    ck_assert_str_eq(owner->name, known[k].plugin);
     ck_assert_uint_eq(owner->abi, SAE_PLUGIN_ABI);
-    ck_assert_ptr_nonnull(strstr(origin, owner_name[i]));
-    ck_assert_ptr_eq(sae_registry_find(r, want[i]), t);
+    ck_assert_ptr_nonnull(strstr(origin, known[k].plugin));
+    ck_assert_ptr_eq(sae_registry_find(r, known[k].type), t);
+    if (k > 0) /* later in the list, later in load order */
+      ck_assert_msg(index_of(r, known[k - 1].type) < i, "%s loaded before %s", known[k].type,
+                    known[k - 1].type);
   }
-  ck_assert_ptr_null(sae_registry_type(r, N_TYPES, NULL, NULL));
+  for (size_t i = 1; i < n; i++) {
+    const char *a, *b;
+    sae_registry_type(r, i - 1, NULL, &a);
+    sae_registry_type(r, i, NULL, &b);
+    ck_assert_msg(strcmp(base_of(a), base_of(b)) <= 0, "%s loaded before %s", a, b);
+  }
+  ck_assert_ptr_null(sae_registry_type(r, n, NULL, NULL));
+  /* Every plugin names its file, once. */
+  ck_assert_uint_eq(sae_registry_plugins(r), n_plugins());
+  for (size_t i = 0; i < sae_registry_plugins(r); i++) {
+    const char *file = NULL;
+    ck_assert_ptr_nonnull(sae_registry_plugin(r, i, &file));
+    ck_assert_ptr_nonnull(file);
+    ck_assert_msg(file[0] == '/', "not a real path: %s", file);
+  }
+  ck_assert_ptr_null(sae_registry_plugin(r, sae_registry_plugins(r), NULL));
   sae_registry_free(r);
 }
 END_TEST
@@ -135,18 +203,19 @@ START_TEST(test_path_dedup) {
   const char *d = plugin_dir();
   snprintf(path, sizeof path, "::%s:%s/:/nonexistent/saelab-dir::%s/.", d, d, d);
   sae_registry *r = sae_registry_alloc();
-  ck_assert_uint_eq(sae_registry_load_path(r, path), N_PLUGINS);
+  ck_assert_uint_eq(sae_registry_load_path(r, path), n_plugins());
   ck_assert_uint_eq(sae_registry_warnings(r), 0);
-  ck_assert_uint_eq(sae_registry_count(r), N_TYPES);
+  size_t n = sae_registry_count(r);
+  ck_assert_uint_eq(n, n_types());
   /* A second scan finds only files already loaded: skipped silently. */
   ck_assert_uint_eq(sae_registry_load_path(r, d), 0);
   ck_assert_uint_eq(sae_registry_warnings(r), 0);
-  ck_assert_uint_eq(sae_registry_count(r), N_TYPES);
+  ck_assert_uint_eq(sae_registry_count(r), n);
   /* So is one file loaded again by name. */
   char file[PATH_MAX];
   sae_error e = {0, ""};
   ck_assert_int_eq(sae_registry_load_file(r, join(file, sizeof file, d, "dense.so"), &e), 0);
-  ck_assert_uint_eq(sae_registry_count(r), N_TYPES);
+  ck_assert_uint_eq(sae_registry_count(r), n);
   ck_assert_uint_eq(sae_registry_load_path(r, ""), 0);
   ck_assert_uint_eq(sae_registry_load_path(r, ":::"), 0);
   sae_registry_free(r);
@@ -158,7 +227,7 @@ START_TEST(test_load_default) {
   snprintf(path, sizeof path, "/nonexistent/saelab-dir:%s", plugin_dir());
   ck_assert_int_eq(setenv("SAELAB_PLUGIN_PATH", path, 1), 0);
   sae_registry *r = sae_registry_alloc();
-  ck_assert_uint_ge(sae_registry_load_default(r), N_PLUGINS);
+  ck_assert_uint_ge(sae_registry_load_default(r), n_plugins());
   ck_assert_ptr_nonnull(sae_registry_find(r, "dense"));
   ck_assert_ptr_nonnull(sae_registry_find(r, "l1"));
   sae_registry_free(r);
@@ -197,6 +266,7 @@ static void refused(sae_registry *r, const char *name, const char *want) {
 
 START_TEST(test_fixture_messages) {
   sae_registry *r = loaded();
+  size_t n = sae_registry_count(r);
   refused(r, "bad_abi.so", "bad_abi.so: built for ABI 99, this is ABI 1");
   refused(r, "no_symbol.so", "no_symbol.so: not a saelab plugin (no saelab_plugin symbol)");
   refused(r, "declines.so", "declines.so: descriptor declined ABI 1 (returned NULL)");
@@ -208,7 +278,7 @@ START_TEST(test_fixture_messages) {
   join(file, sizeof file, fixture_dir(), "buggy.so");
   ck_assert_int_eq(sae_registry_load_file(r, file, &e), 0);
   ck_assert_ptr_nonnull(sae_registry_find(r, "buggy_sigmoid"));
-  ck_assert_uint_eq(sae_registry_count(r), N_TYPES + N_BUGGY_TYPES);
+  ck_assert_uint_eq(sae_registry_count(r), n + N_BUGGY_TYPES);
   sae_registry_free(r);
 }
 END_TEST
@@ -223,8 +293,8 @@ START_TEST(test_scan_keeps_going) {
   char path[2 * PATH_MAX];
   snprintf(path, sizeof path, "%s:%s", plugin_dir(), fixture_dir());
   sae_registry *r = sae_registry_alloc();
-  ck_assert_uint_eq(sae_registry_load_path(r, path), N_PLUGINS + 1); /* + buggy */
-  ck_assert_uint_eq(sae_registry_count(r), N_TYPES + N_BUGGY_TYPES);
+  ck_assert_uint_eq(sae_registry_load_path(r, path), n_plugins() + 1); /* + buggy */
+  ck_assert_uint_eq(sae_registry_count(r), n_types() + N_BUGGY_TYPES);
   ck_assert_uint_eq(sae_registry_warnings(r), 5);
   for (size_t i = 0; i < 5; i++)
     ck_assert_msg(strstr(sae_registry_warning(r, i), want[i]) != NULL,
@@ -247,7 +317,7 @@ START_TEST(test_junk_so) {
   const char *w = sae_registry_warning(r, 0);
   ck_assert_msg(strncmp(w, file, strlen(file)) == 0, "unexpected: %s", w);
   ck_assert_ptr_nonnull(strstr(w, "junk.so: cannot load: "));
-  ck_assert_uint_eq(sae_registry_count(r), N_TYPES);
+  ck_assert_uint_eq(sae_registry_count(r), n_types());
   sae_error e = {0, ""};
   join(file, sizeof file, dir, "missing.so");
   ck_assert_int_eq(sae_registry_load_file(r, file, &e), SAE_EPLUGIN);
@@ -382,10 +452,114 @@ START_TEST(test_duplicate_plugin_file) {
   sae_error e = {0, ""};
   ck_assert_int_eq(sae_registry_load_file(r, dst, &e), SAE_EPLUGIN);
   ck_assert_ptr_nonnull(strstr(e.msg, "dense_copy.so: plugin \"dense\" already loaded from "));
-  ck_assert_uint_eq(sae_registry_count(r), N_TYPES);
+  ck_assert_uint_eq(sae_registry_count(r), n_types());
   sae_registry_free(r);
   unlink(dst);
   rmdir(dir);
+}
+END_TEST
+
+/* mkdtemp under /tmp into buf (PATH_MAX). */
+static char *temp_dir(char *buf) {
+  snprintf(buf, PATH_MAX, "/tmp/check_registry.XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(buf));
+  return buf;
+}
+
+/* cp a dir's file (or glob) into another dir. */
+static void copy(const char *from_dir, const char *what, const char *to_dir) {
+  char cmd[3 * PATH_MAX];
+  snprintf(cmd, sizeof cmd, "cp %s/%s '%s'/", from_dir, what, to_dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+
+static void remove_dir(const char *dir) {
+  char cmd[PATH_MAX + 16];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The origin of type `name` starts with dir. */
+static void from_dir(const sae_registry *r, const char *name, const char *dir) {
+  const char *origin = NULL;
+  size_t i = index_of(r, name);
+  ck_assert_ptr_nonnull(sae_registry_type(r, i, NULL, &origin));
+  ck_assert_msg(strncmp(origin, dir, strlen(dir)) == 0 && origin[strlen(dir)] == '/',
+                "%s came from %s, expected %s", name, origin, dir);
+}
+
+START_TEST(test_first_dir_wins) {
+  /* Like PATH: two directories each with a dense.so (a build tree and an
+   * installed copy), the first one's loads and the second is skipped without
+   * a warning, whichever comes first. */
+  char a[PATH_MAX], b[PATH_MAX], path[2 * PATH_MAX + 2];
+  temp_dir(a);
+  temp_dir(b);
+  copy(plugin_dir(), "dense.so", a);
+  copy(plugin_dir(), "dense.so", b);
+  for (int flip = 0; flip < 2; flip++) {
+    const char *first = flip ? b : a, *second = flip ? a : b;
+    snprintf(path, sizeof path, "%s:%s", first, second);
+    sae_registry *r = sae_registry_alloc();
+    ck_assert_uint_eq(sae_registry_load_path(r, path), 1);
+    ck_assert_uint_eq(sae_registry_warnings(r), 0);
+    ck_assert_uint_eq(sae_registry_plugins(r), 1);
+    from_dir(r, "dense", first);
+    /* A later search of the second directory alone: skipped too. */
+    ck_assert_uint_eq(sae_registry_load_path(r, second), 0);
+    ck_assert_uint_eq(sae_registry_warnings(r), 0);
+    sae_registry_free(r);
+  }
+  /* The whole build tree in front of a partial copy: the copy adds nothing. */
+  snprintf(path, sizeof path, "%s:%s", plugin_dir(), b);
+  sae_registry *r = sae_registry_alloc();
+  ck_assert_uint_eq(sae_registry_load_path(r, path), n_plugins());
+  ck_assert_uint_eq(sae_registry_warnings(r), 0);
+  from_dir(r, "dense", plugin_dir());
+  sae_registry_free(r);
+  remove_dir(a);
+  remove_dir(b);
+}
+END_TEST
+
+START_TEST(test_same_type_other_file) {
+  /* Two different files with the same plugin inside, in one search: not a
+   * shadowed copy but a conflict, refused with a warning. */
+  char a[PATH_MAX], b[PATH_MAX], path[2 * PATH_MAX + 2], cmd[3 * PATH_MAX];
+  temp_dir(a);
+  temp_dir(b);
+  copy(plugin_dir(), "dense.so", a);
+  snprintf(cmd, sizeof cmd, "cp '%s/dense.so' '%s/dense2.so'", plugin_dir(), b);
+  ck_assert_int_eq(system(cmd), 0);
+  snprintf(path, sizeof path, "%s:%s", a, b);
+  sae_registry *r = sae_registry_alloc();
+  ck_assert_uint_eq(sae_registry_load_path(r, path), 1);
+  ck_assert_uint_eq(sae_registry_warnings(r), 1);
+  ck_assert_ptr_nonnull(strstr(sae_registry_warning(r, 0),
+                               "dense2.so: plugin \"dense\" already loaded from "));
+  from_dir(r, "dense", a);
+  sae_registry_free(r);
+  remove_dir(a);
+  remove_dir(b);
+}
+END_TEST
+
+START_TEST(test_extra_plugin_counted) {
+  /* The plugins plus one more (a new plugin is one Makefile.am line): the
+   * counts follow the files, and every known type is still there. */
+  char d[PATH_MAX];
+  temp_dir(d);
+  copy(plugin_dir(), "*.so", d);
+  copy(fixture_dir(), "buggy.so", d);
+  ck_assert_uint_eq(n_so(d), n_plugins() + 1);
+  sae_registry *r = sae_registry_alloc();
+  ck_assert_uint_eq(sae_registry_load_path(r, d), n_so(d));
+  ck_assert_uint_eq(sae_registry_warnings(r), 0);
+  ck_assert_uint_eq(sae_registry_count(r), n_types() + N_BUGGY_TYPES);
+  ck_assert_ptr_nonnull(sae_registry_find(r, "buggy_sigmoid"));
+  for (size_t k = 0; k < N_KNOWN; k++) from_dir(r, known[k].type, d);
+  sae_registry_free(r);
+  remove_dir(d);
 }
 END_TEST
 
@@ -399,6 +573,8 @@ static Suite *registry_suite(void) {
   tcase_add_test(core, test_path_dedup);
   tcase_add_test(core, test_load_default);
   tcase_add_test(core, test_free_null);
+  tcase_add_test(core, test_first_dir_wins);
+  tcase_add_test(core, test_extra_plugin_counted);
   suite_add_tcase(s, core);
   TCase *errors = tcase_create("errors");
   tcase_add_test(errors, test_fixture_messages);
@@ -406,6 +582,7 @@ static Suite *registry_suite(void) {
   tcase_add_test(errors, test_junk_so);
   tcase_add_test(errors, test_add_refusals);
   tcase_add_test(errors, test_duplicate_plugin_file);
+  tcase_add_test(errors, test_same_type_other_file);
   suite_add_tcase(s, errors);
   return s;
 }

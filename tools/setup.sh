@@ -5,7 +5,10 @@
 #   sh tools/setup.sh check   install the packages, build, run the whole test suite
 #
 # Run from the top of the checkout, as root (or with sudo available).
+# PREFIX (default /usr/local) is the install prefix, given to ./configure;
+# `PREFIX=/tmp/x sh tools/setup.sh demo` installs there and runs that copy.
 set -eu
+PREFIX=${PREFIX:-/usr/local}
 what=${1:-}
 case "$what" in
   demo|check) ;;
@@ -13,10 +16,12 @@ case "$what" in
 esac
 cd "$(dirname "$0")/.."
 
-# Debian packages: build tools, GSL with OpenBLAS as its CBLAS, Lua 5.4, Check, gnuplot.
+# Debian packages: build tools, GSL with OpenBLAS as its CBLAS, Lua 5.4, Check, gnuplot;
+# python3-skimage for its CC0 PNG photographs, the natural images the patch
+# experiments whiten when Olshausen's own are absent (lua/sae/data.lua).
 pkgs="build-essential autoconf automake libtool pkg-config libgsl-dev libopenblas-dev
 liblua5.4-dev check gnuplot-nox zlib1g-dev libpng-dev libmatio-dev nettle-dev
-liblbfgs-dev"
+liblbfgs-dev python3-skimage"
 missing=
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -40,15 +45,21 @@ fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
 [ -x configure ] || autoreconf -fi
-[ -f Makefile ] || ./configure
+# (Re)configure when there is no Makefile or it was made for another prefix.
+if [ ! -f Makefile ] || [ "$(sed -n 's/^prefix = //p' Makefile)" != "$PREFIX" ]; then
+  ./configure --prefix="$PREFIX"
+fi
 make -j"$jobs"
 
 if [ "$what" = demo ]; then
   sudo=
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  # sudo only where it is needed: not for a prefix this user may write.
+  [ "$(id -u)" -eq 0 ] || [ -w "$PREFIX" ] || { [ ! -e "$PREFIX" ] && [ -w "$(dirname "$PREFIX")" ]; } ||
+    sudo=sudo
   $sudo make install
   [ "$(id -u)" -ne 0 ] || ldconfig
-  saelab run experiments/hinton838.lua
+  # The installed program, whatever PATH holds.
+  "$PREFIX/bin/saelab" run experiments/hinton838.lua
   exit 0
 fi
 

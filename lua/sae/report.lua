@@ -566,6 +566,17 @@ end
 
 -- ---- finish -------------------------------------------------------------------
 
+-- "`dense.so` (sha256 0123abcd...), ...": which plugin code the run used
+-- (run.json has the full paths and sums).
+local function plugin_list(plugins)
+  local parts = {}
+  for _, p in ipairs(plugins or {}) do
+    parts[#parts + 1] = string.format("`%s` (sha256 %s...)", p.file and basename(p.file) or p.name,
+                                      tostring(p.sha256 or "?"):sub(1, 12))
+  end
+  return #parts > 0 and table.concat(parts, ", ") or "none"
+end
+
 function report.finish()
   local run = core.run
   local src, err = read_file(run.script)
@@ -652,6 +663,8 @@ function report.finish()
     string.format("- saelab %s; CBLAS: `%s`; GSL %s; %s", tostring(run.version),
                   tostring(run.cblas), tostring(run.gsl), tostring(run.lua)),
     string.format("- Started: %s; wall time: %.3f s", started, wall),
+    "- Plugins (search path `" .. table.concat(run.plugin_path or {}, ":") .. "`): " ..
+      plugin_list(run.plugins),
     "", "Reproduce with:", "",
     "```sh", command, "```",
   }
@@ -662,8 +675,10 @@ function report.finish()
     args = setmetatable({}, {__index = args, __jsonorder = sorted_keys(args)}),
     version = run.version, cblas = run.cblas, gsl = run.gsl, lua = run.lua,
     started = started, wall_seconds = wall, command = command,
+    plugin_path = setmetatable(run.plugin_path or {}, {__jsonarray = true}),
+    plugins = setmetatable(run.plugins or {}, {__jsonarray = true}), lua_path = run.lua_path,
   }, {"script", "seed", "params", "args", "version", "cblas", "gsl", "lua", "started",
-      "wall_seconds", "command"})
+      "wall_seconds", "command", "plugin_path", "plugins", "lua_path"})
 
   local files = {
     {"report.md", table.concat(doc, "\n\n") .. "\n"},
