@@ -93,7 +93,10 @@ void lsae_open_util(lua_State *L);
 void lsae_open_data(lua_State *L);
 void lsae_open_optim(lua_State *L);
 
-/* luaopen for package.preload["sae.core"]; lua/sae/init.lua builds `sae` on it. */
-int luaopen_sae_core(lua_State *L);
+/* The module table of "sae.core" (lua/sae/init.lua builds `sae` on it), for
+ * a host that ran lsae_setup first: saelab's package.preload["sae.core"].  A
+ * plain Lua interpreter loads sae/core.so instead, whose luaopen_sae_core
+ * (lsae_module.c) sets the runtime up itself. */
+int lsae_open_core(lua_State *L);
 
 #endif

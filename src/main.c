@@ -70,14 +70,7 @@ __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...) {
   return EXIT_FAILURE;
 }
 
-static sae_registry *load_plugins(void) {
-  sae_registry *reg = sae_registry_alloc();
-  if (!reg) return NULL;
-  sae_registry_load_default(reg);
-  for (size_t i = 0; i < sae_registry_warnings(reg); i++)
-    fprintf(stderr, "%s: warning: %s\n", progname, sae_registry_warning(reg, i));
-  return reg;
-}
+static sae_registry *load_plugins(void) { return sae_registry_open_default(stderr, progname); }
 
 static int parse_seed(const char *s, unsigned long *seed) {
   char *end;
@@ -303,7 +296,7 @@ static void set_package_path(lua_State *L) {
   lua_setfield(L, -3, "path");
   lua_pop(L, 1);
   lua_getfield(L, -1, "preload");
-  lua_pushcfunction(L, luaopen_sae_core);
+  lua_pushcfunction(L, lsae_open_core);
   lua_setfield(L, -2, "sae.core");
   lua_pop(L, 2);
 }

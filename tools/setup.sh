@@ -13,10 +13,11 @@ case "$what" in
 esac
 cd "$(dirname "$0")/.."
 
-# Debian packages: build tools, GSL with OpenBLAS as its CBLAS, Lua 5.4, Check, gnuplot.
+# Debian packages: build tools, GSL with OpenBLAS as its CBLAS, Lua 5.4, Check, gnuplot;
+# lua5.4 (the interpreter) for tests/lua-module.test, which loads sae/core.so into it.
 pkgs="build-essential autoconf automake libtool pkg-config libgsl-dev libopenblas-dev
 liblua5.4-dev check gnuplot-nox zlib1g-dev libpng-dev libmatio-dev nettle-dev
-liblbfgs-dev"
+liblbfgs-dev lua5.4"
 missing=
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
