@@ -1,6 +1,6 @@
 /* main.c -- the saelab command line (only this file exits, like lua.c).
  *
- *   saelab run SCRIPT.lua [--out DIR] [--seed N] [-v] [name=value ...]
+ *   saelab run SCRIPT.lua|- [--out DIR] [--seed N] [-v] [name=value ...]
  *   saelab plugins
  *   saelab gradcheck TYPE [--seed N] [name=value ...] | saelab gradcheck --all
  *   saelab version
@@ -44,9 +44,10 @@ static const char *progname = "saelab";
 static void usage(FILE *f) {
   fprintf(f,
           "usage: saelab COMMAND ...\n"
-          "  saelab run SCRIPT.lua [--out DIR] [--seed N] [-v] [name=value ...]\n"
-          "      run an experiment; name=value pairs reach the script (sae.arg);\n"
-          "      the report goes to DIR (default results/<script name>/)\n"
+          "  saelab run SCRIPT.lua|- [--out DIR] [--seed N] [-v] [name=value ...]\n"
+          "      run an experiment (- reads it from stdin); name=value pairs reach\n"
+          "      the script (sae.arg); the report goes to DIR (default\n"
+          "      results/<script name>/, results/stdin/ for -)\n"
           "  saelab plugins              list every plugin type and its hyper-parameters\n"
           "  saelab gradcheck TYPE [--seed N] [name=value ...]\n"
           "  saelab gradcheck --all      check every type's gradient numerically\n"
@@ -284,7 +285,9 @@ typedef struct run_opts {
   unsigned long seed;
   int verbose;
   int n_args;
-  char **args; /* name=value */
+  char **args;        /* name=value */
+  const char *source; /* the script read from stdin (`saelab run -`), else NULL */
+  size_t source_len;
 } run_opts;
 
 static void set_package_path(lua_State *L) {
@@ -306,13 +309,16 @@ static void set_package_path(lua_State *L) {
 static int push_run_info(lua_State *L) {
   const run_opts *o = lua_touserdata(L, 1);
   const char *tmp = lua_tostring(L, 2);
-  lsae_setup(L, lua_touserdata(L, 3), o->seed);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "sae.core");
   lua_call(L, 1, 1);
   lua_newtable(L);
   lua_pushstring(L, o->script);
   lua_setfield(L, -2, "script");
+  if (o->source) { /* the report keeps it: the script exists nowhere else */
+    lua_pushlstring(L, o->source, o->source_len);
+    lua_setfield(L, -2, "source");
+  }
   lua_pushstring(L, tmp);
   lua_setfield(L, -2, "out");
   lua_pushstring(L, o->out);
@@ -334,22 +340,48 @@ static int push_run_info(lua_State *L) {
   return 0;
 }
 
-/* Everything that runs Lua, under one state; returns 0 or prints one line. */
-static int run_script(const run_opts *o, const char *tmp, sae_registry *reg) {
+/* lsae_setup under the message handler: it may raise. */
+static int setup_runtime(lua_State *L) {
+  lsae_setup(L, lua_touserdata(L, 1), (unsigned long)lua_tointeger(L, 2));
+  return 0;
+}
+
+/* The state every command that runs Lua starts from (run, repl): standard
+ * libraries, the Lua helpers on package.path, "sae.core" preloaded, the
+ * runtime's registry and seeded generator installed.  NULL after one line. */
+static lua_State *new_state(int verbose, sae_registry *reg, unsigned long seed) {
   lua_State *L = luaL_newstate();
-  if (!L) return fail("cannot create a Lua state: out of memory");
+  if (!L) {
+    fail("cannot create a Lua state: out of memory");
+    return NULL;
+  }
   luaL_openlibs(L);
-  lua_pushboolean(L, o->verbose);
+  lua_pushboolean(L, verbose);
   lua_setfield(L, LUA_REGISTRYINDEX, "saelab.verbose");
   set_package_path(L);
-  int status = LUA_OK;
+  lua_pushcfunction(L, setup_runtime);
+  lua_pushlightuserdata(L, reg);
+  lua_pushinteger(L, (lua_Integer)seed);
+  if (docall(L, 2, 0) != LUA_OK) {
+    fail("%s", lua_tostring(L, -1));
+    lua_close(L);
+    return NULL;
+  }
+  return L;
+}
+
+/* Everything that runs Lua, under one state; returns 0 or prints one line. */
+static int run_script(const run_opts *o, const char *tmp, sae_registry *reg) {
+  lua_State *L = new_state(o->verbose, reg, o->seed);
+  if (!L) return EXIT_FAILURE;
   lua_pushcfunction(L, push_run_info);
   lua_pushlightuserdata(L, (void *)o);
   lua_pushstring(L, tmp);
-  lua_pushlightuserdata(L, reg);
-  status = docall(L, 3, 0); /* push_run_info runs lsae_setup, which may raise */
+  int status = docall(L, 2, 0);
   if (status == LUA_OK) {
-    status = luaL_loadfile(L, o->script);
+    /* "=stdin": messages read stdin:LINE:, as lua.c's do */
+    status = o->source ? luaL_loadbuffer(L, o->source, o->source_len, "=stdin")
+                       : luaL_loadfile(L, o->script);
     if (status == LUA_OK) {
       lua_pushstring(L, o->script);
       status = docall(L, 1, 0);
@@ -374,12 +406,42 @@ static int run_script(const run_opts *o, const char *tmp, sae_registry *reg) {
   return rc;
 }
 
+/* The whole of f into a new buffer (*buf, *len bytes, freed by the caller);
+ * -1 with errno on a read error or out of memory. */
+static int read_all(FILE *f, char **buf, size_t *len) {
+  char *b = NULL;
+  size_t n = 0, cap = 0, got;
+  do {
+    if (n == cap) {
+      char *grown = realloc(b, cap = cap ? 2 * cap : 8192);
+      if (!grown) {
+        free(b);
+        errno = ENOMEM;
+        return -1;
+      }
+      b = grown;
+    }
+    got = fread(b + n, 1, cap - n, f);
+    n += got;
+  } while (got > 0);
+  if (ferror(f)) {
+    int err = errno;
+    free(b);
+    errno = err ? err : EIO;
+    return -1;
+  }
+  *buf = b;
+  *len = n;
+  return 0;
+}
+
 static int cmd_run(int argc, char **argv) {
-  run_opts o = {NULL, NULL, DEFAULT_SEED, 0, 0, NULL};
+  run_opts o = {NULL, NULL, DEFAULT_SEED, 0, 0, NULL, NULL, 0};
   char **args = calloc((size_t)argc + 1, sizeof *args);
   if (!args) return fail("out of memory");
   o.args = args;
-  int rc = EXIT_SUCCESS;
+  int rc = EXIT_SUCCESS, from_stdin = 0;
+  char *source = NULL;
   for (int i = 0; i < argc && rc == EXIT_SUCCESS; i++) {
     if (strcmp(argv[i], "--out") == 0) {
       if (i + 1 >= argc) rc = fail("run: --out needs a directory");
@@ -391,17 +453,28 @@ static int cmd_run(int argc, char **argv) {
       o.verbose = 1;
     } else if (is_assignment(argv[i])) {
       args[o.n_args++] = argv[i];
+    } else if (!o.script && strcmp(argv[i], "-") == 0) {
+      o.script = "stdin"; /* the report's name for it: results/stdin/ */
+      from_stdin = 1;
     } else if (!o.script && argv[i][0] != '-') {
       o.script = argv[i];
     } else {
       rc = fail("run: unexpected argument '%s' (script arguments are name=value)", argv[i]);
     }
   }
-  if (rc == EXIT_SUCCESS && !o.script) rc = fail("run: name a script: saelab run SCRIPT.lua");
-  FILE *f = rc == EXIT_SUCCESS ? fopen(o.script, "r") : NULL;
-  if (rc == EXIT_SUCCESS && !f) rc = fail("cannot read %s: %s", o.script, strerror(errno));
-  if (f) fclose(f);
+  if (rc == EXIT_SUCCESS && !o.script)
+    rc = fail("run: name a script: saelab run SCRIPT.lua (or - for stdin)");
+  if (rc == EXIT_SUCCESS && from_stdin) {
+    if (read_all(stdin, &source, &o.source_len))
+      rc = fail("cannot read the script from stdin: %s", strerror(errno));
+    o.source = source;
+  } else if (rc == EXIT_SUCCESS) {
+    FILE *f = fopen(o.script, "r");
+    if (!f) rc = fail("cannot read %s: %s", o.script, strerror(errno));
+    else fclose(f);
+  }
   if (rc != EXIT_SUCCESS) {
+    free(source);
     free(args);
     return rc;
   }
@@ -422,6 +495,7 @@ static int cmd_run(int argc, char **argv) {
   snprintf(old, sizeof old, "%s.old.%ld", out, (long)getpid());
   if (mkdir_parents(tmp) || mkdir(tmp, 0755)) {
     rc = fail("cannot create %s: %s", tmp, strerror(errno));
+    free(source);
     free(args);
     return rc;
   }
@@ -444,6 +518,7 @@ static int cmd_run(int argc, char **argv) {
   }
   if (rc != EXIT_SUCCESS) rm_tree(tmp);
   else fprintf(stderr, "%s: report in %s/report.md\n", progname, out);
+  free(source);
   free(args);
   return rc;
 }
