@@ -251,16 +251,26 @@ static int msghandler(lua_State *L) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
+  /* The first Lua frame's position, unless the message already names a
+   * frame on the stack: error(msg, 2) in a helper names the script's line,
+   * which the helper's own position must not precede. */
   lua_Debug ar;
+  char first[LUA_IDSIZE] = "";
+  int first_line = 0;
   for (int level = 1; lua_getstack(L, level, &ar); level++) {
     lua_getinfo(L, "Sl", &ar);
-    if (ar.currentline > 0) {
-      size_t n = strlen(ar.short_src);
-      if (strncmp(msg, ar.short_src, n) != 0 || msg[n] != ':')
-        msg = lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
+    if (ar.currentline <= 0) continue;
+    size_t n = strlen(ar.short_src);
+    if (strncmp(msg, ar.short_src, n) == 0 && msg[n] == ':') {
+      first_line = 0;
       break;
     }
+    if (!first_line) {
+      snprintf(first, sizeof first, "%s", ar.short_src);
+      first_line = ar.currentline;
+    }
   }
+  if (first_line) msg = lua_pushfstring(L, "%s:%d: %s", first, first_line, msg);
   lua_pushboolean(L, 1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, (void *)msghandler); /* mark: an error was handled */
   lua_getfield(L, LUA_REGISTRYINDEX, "saelab.verbose");
