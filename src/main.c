@@ -1,6 +1,7 @@
 /* main.c -- the saelab command line (only this file exits, like lua.c).
  *
  *   saelab run SCRIPT.lua|- [--out DIR] [--seed N] [-v] [name=value ...]
+ *   saelab repl [-v]
  *   saelab plugins
  *   saelab gradcheck TYPE [--seed N] [name=value ...] | saelab gradcheck --all
  *   saelab version
@@ -48,6 +49,7 @@ static void usage(FILE *f) {
           "      run an experiment (- reads it from stdin); name=value pairs reach\n"
           "      the script (sae.arg); the report goes to DIR (default\n"
           "      results/<script name>/, results/stdin/ for -)\n"
+          "  saelab repl [-v]            an interactive Lua prompt with sae loaded\n"
           "  saelab plugins              list every plugin type and its hyper-parameters\n"
           "  saelab gradcheck TYPE [--seed N] [name=value ...]\n"
           "  saelab gradcheck --all      check every type's gradient numerically\n"
@@ -533,6 +535,112 @@ static int cmd_run(int argc, char **argv) {
   return rc;
 }
 
+/* ---- repl: lua.c's interactive loop, with sae loaded --------------------- */
+
+/* One line of stdin, without its newline, onto the stack; 0 at end of input.
+ * Prompts only on a terminal, so piped input gives just the results. */
+static int repl_push_line(lua_State *L, int first, char **buf, size_t *cap) {
+  if (isatty(STDIN_FILENO)) {
+    fputs(first ? "> " : ">> ", stdout);
+    fflush(stdout);
+  }
+  ssize_t n = getline(buf, cap, stdin);
+  if (n < 0) return 0;
+  if (n > 0 && (*buf)[n - 1] == '\n') n--;
+  lua_pushlstring(L, *buf, (size_t)n);
+  return 1;
+}
+
+/* A syntax error at the end of the chunk (message at the top): more lines
+ * may complete it. */
+static int repl_incomplete(lua_State *L, int status) {
+  static const char mark[] = "<eof>";
+  size_t len;
+  const char *msg = lua_tolstring(L, -1, &len);
+  return status == LUA_ERRSYNTAX && len >= sizeof mark - 1 &&
+         strcmp(msg + len - (sizeof mark - 1), mark) == 0;
+}
+
+/* lua.c's loadline: the line as an expression ("return LINE;"), whose values
+ * are printed; else as a statement, reading lines while it is incomplete.
+ * Leaves the chunk or an error message alone on the stack and returns the
+ * status, or -1 at the end of input. */
+static int repl_load(lua_State *L, char **buf, size_t *cap) {
+  lua_settop(L, 0);
+  if (!repl_push_line(L, 1, buf, cap)) return -1;
+  const char *ret = lua_pushfstring(L, "return %s;", lua_tostring(L, 1));
+  int status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
+  if (status == LUA_OK) {
+    lua_remove(L, 2); /* "return ..." */
+  } else {
+    lua_pop(L, 2); /* the message and "return ..." */
+    for (;;) {
+      size_t len;
+      const char *chunk = lua_tolstring(L, 1, &len);
+      status = luaL_loadbuffer(L, chunk, len, "=stdin");
+      /* at the end of input, the incomplete chunk's error stands */
+      if (!repl_incomplete(L, status) || !repl_push_line(L, 0, buf, cap)) break;
+      lua_remove(L, -2); /* the message */
+      lua_pushliteral(L, "\n");
+      lua_insert(L, -2);
+      lua_concat(L, 3); /* chunk .. "\n" .. line, at 1 */
+    }
+  }
+  lua_remove(L, 1); /* the line */
+  return status;
+}
+
+/* Print the values on the stack with the global print (the user may change it). */
+static void repl_print(lua_State *L) {
+  int n = lua_gettop(L);
+  if (n == 0) return;
+  luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+  lua_getglobal(L, "print");
+  lua_insert(L, 1);
+  if (lua_pcall(L, n, 0, 0) != LUA_OK)
+    fprintf(stderr, "error calling 'print' (%s)\n", lua_tostring(L, -1));
+}
+
+/* saelab repl [-v]: the state of `saelab run` (plugins, helpers), `sae` a
+ * global as `lua5.4 -l sae` would make it, the generator seeded 0 as in a
+ * plain lua5.4's require "sae".  An error prints one line (its traceback
+ * with -v) and the loop goes on, as in lua.c; end of input ends it. */
+static int cmd_repl(int argc, char **argv) {
+  int verbose = 0;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) verbose = 1;
+    else return fail("repl: unexpected argument '%s'", argv[i]);
+  }
+  sae_registry *reg = load_plugins();
+  if (!reg) return fail("out of memory");
+  lua_State *L = new_state(verbose, reg, 0);
+  int rc = L ? EXIT_SUCCESS : EXIT_FAILURE;
+  if (L) {
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "sae");
+    if (docall(L, 1, 1) != LUA_OK) {
+      rc = fail("%s", lua_tostring(L, -1));
+    } else {
+      lua_setglobal(L, "sae");
+      if (isatty(STDIN_FILENO))
+        printf("saelab %s, %s: sae is loaded; Ctrl-D exits\n", sae_version(), LUA_RELEASE);
+      char *buf = NULL;
+      size_t cap = 0;
+      int status;
+      while ((status = repl_load(L, &buf, &cap)) != -1) {
+        if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
+        if (status == LUA_OK) repl_print(L);
+        else fprintf(stderr, "%s\n", lua_tostring(L, -1)); /* no prefix, as lua.c */
+      }
+      free(buf);
+      if (isatty(STDIN_FILENO)) fputc('\n', stdout);
+    }
+    lua_close(L);
+  }
+  sae_registry_free(reg); /* after lua_close: models use the plugins' code */
+  return rc;
+}
+
 int main(int argc, char **argv) {
   sae_error_init();
   /* Progress lines of long runs reach a pipe or a log file as they are
@@ -548,6 +656,7 @@ int main(int argc, char **argv) {
     return EXIT_SUCCESS;
   }
   if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
+  if (strcmp(cmd, "repl") == 0) return cmd_repl(argc - 2, argv + 2);
   if (strcmp(cmd, "plugins") == 0) return cmd_plugins();
   if (strcmp(cmd, "gradcheck") == 0) return cmd_gradcheck(argc - 2, argv + 2);
   if (strcmp(cmd, "fetch") == 0) return cmd_fetch(argc - 2, argv + 2);

@@ -299,6 +299,9 @@ function report.gradcheck(gc, caption)
 end
 
 local function check_file(file, what)
+  if not (core.run and core.run.out) then -- lua5.4's require "sae", the repl
+    error(what .. ": figures go into a run's directory: run the script with saelab run", 3)
+  end
   if type(file) ~= "string" or file == "" then
     error(what .. ": file must be a file name such as \"cost.png\"", 3)
   end
