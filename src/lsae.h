@@ -47,7 +47,8 @@ gsl_matrix *lsae_checkmatrix(lua_State *L, int arg);
 gsl_matrix *lsae_testmatrix(lua_State *L, int arg); /* NULL if not a matrix */
 
 /* The runtime's registry and seeded generator, kept in the Lua registry by
- * lsae.c; the host (main.c or a test) installs them with lsae_setup(). */
+ * lsae.c; the host (main.c, a test, or lsae_module.c's luaopen_sae_core in a
+ * plain lua5.4) installs them with lsae_setup(). */
 void lsae_setup(lua_State *L, sae_registry *reg, unsigned long seed);
 sae_registry *lsae_registry(lua_State *L);
 gsl_rng *lsae_rng(lua_State *L);
