@@ -1,6 +1,7 @@
 /* lsae.c -- the module "sae.core": assembly, the runtime's shared state
  * (registry, seeded generator) and small utilities.  lua/sae/init.lua builds
- * the user-facing `sae` table on top of it. */
+ * the user-facing `sae` table on top of it.  saelab preloads lsae_open_core
+ * after lsae_setup; a plain Lua loads it through lsae_module.c instead. */
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -432,7 +433,7 @@ static const luaL_Reg util_funcs[] = {
 
 void lsae_open_util(lua_State *L) { luaL_setfuncs(L, util_funcs, 0); }
 
-int luaopen_sae_core(lua_State *L) {
+int lsae_open_core(lua_State *L) {
   lua_newtable(L);
   lsae_open_util(L);
   lsae_open_matrix(L);

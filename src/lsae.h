@@ -47,7 +47,8 @@ gsl_matrix *lsae_checkmatrix(lua_State *L, int arg);
 gsl_matrix *lsae_testmatrix(lua_State *L, int arg); /* NULL if not a matrix */
 
 /* The runtime's registry and seeded generator, kept in the Lua registry by
- * lsae.c; the host (main.c or a test) installs them with lsae_setup(). */
+ * lsae.c; the host (main.c, a test, or lsae_module.c's luaopen_sae_core in a
+ * plain lua5.4) installs them with lsae_setup(). */
 void lsae_setup(lua_State *L, sae_registry *reg, unsigned long seed);
 sae_registry *lsae_registry(lua_State *L);
 gsl_rng *lsae_rng(lua_State *L);
@@ -101,7 +102,10 @@ void lsae_open_util(lua_State *L);
 void lsae_open_data(lua_State *L);
 void lsae_open_optim(lua_State *L);
 
-/* luaopen for package.preload["sae.core"]; lua/sae/init.lua builds `sae` on it. */
-int luaopen_sae_core(lua_State *L);
+/* The module table of "sae.core" (lua/sae/init.lua builds `sae` on it), for
+ * a host that ran lsae_setup first: saelab's package.preload["sae.core"].  A
+ * plain Lua interpreter loads sae/core.so instead, whose luaopen_sae_core
+ * (lsae_module.c) sets the runtime up itself. */
+int lsae_open_core(lua_State *L);
 
 #endif

@@ -1,6 +1,7 @@
 /* main.c -- the saelab command line (only this file exits, like lua.c).
  *
- *   saelab run SCRIPT.lua [--out DIR] [--seed N] [-v] [name=value ...]
+ *   saelab run SCRIPT.lua|- [--out DIR] [--seed N] [-v] [name=value ...]
+ *   saelab repl [-v]
  *   saelab plugins
  *   saelab gradcheck TYPE [--seed N] [name=value ...] | saelab gradcheck --all
  *   saelab version
@@ -39,9 +40,11 @@ static const char *progname = "saelab";
 static void usage(FILE *f) {
   fprintf(f,
           "usage: saelab COMMAND ...\n"
-          "  saelab run SCRIPT.lua [--out DIR] [--seed N] [-v] [name=value ...]\n"
-          "      run an experiment; name=value pairs reach the script (sae.arg);\n"
-          "      the report goes to DIR (default results/<script name>/)\n"
+          "  saelab run SCRIPT.lua|- [--out DIR] [--seed N] [-v] [name=value ...]\n"
+          "      run an experiment (- reads it from stdin); name=value pairs reach\n"
+          "      the script (sae.arg); the report goes to DIR (default\n"
+          "      results/<script name>/, results/stdin/ for -)\n"
+          "  saelab repl [-v]            an interactive Lua prompt with sae loaded\n"
           "  saelab plugins              list every plugin type and its hyper-parameters\n"
           "  saelab gradcheck TYPE [--seed N] [name=value ...]\n"
           "  saelab gradcheck --all      check every type's gradient numerically\n"
@@ -268,16 +271,26 @@ static int msghandler(lua_State *L) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
     msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
+  /* The first Lua frame's position, unless the message already names a
+   * frame on the stack: error(msg, 2) in a helper names the script's line,
+   * which the helper's own position must not precede. */
   lua_Debug ar;
+  char first[LUA_IDSIZE] = "";
+  int first_line = 0;
   for (int level = 1; lua_getstack(L, level, &ar); level++) {
     lua_getinfo(L, "Sl", &ar);
-    if (ar.currentline > 0) {
-      size_t n = strlen(ar.short_src);
-      if (strncmp(msg, ar.short_src, n) != 0 || msg[n] != ':')
-        msg = lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
+    if (ar.currentline <= 0) continue;
+    size_t n = strlen(ar.short_src);
+    if (strncmp(msg, ar.short_src, n) == 0 && msg[n] == ':') {
+      first_line = 0;
       break;
     }
+    if (!first_line) {
+      snprintf(first, sizeof first, "%s", ar.short_src);
+      first_line = ar.currentline;
+    }
   }
+  if (first_line) msg = lua_pushfstring(L, "%s:%d: %s", first, first_line, msg);
   lua_pushboolean(L, 1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, (void *)msghandler); /* mark: an error was handled */
   lua_getfield(L, LUA_REGISTRYINDEX, "saelab.verbose");
@@ -303,7 +316,9 @@ typedef struct run_opts {
   unsigned long seed;
   int verbose;
   int n_args;
-  char **args; /* name=value */
+  char **args;        /* name=value */
+  const char *source; /* the script read from stdin (`saelab run -`), else NULL */
+  size_t source_len;
 } run_opts;
 
 static void set_package_path(lua_State *L) {
@@ -314,7 +329,7 @@ static void set_package_path(lua_State *L) {
   lua_setfield(L, -3, "path");
   lua_pop(L, 1);
   lua_getfield(L, -1, "preload");
-  lua_pushcfunction(L, luaopen_sae_core);
+  lua_pushcfunction(L, lsae_open_core);
   lua_setfield(L, -2, "sae.core");
   lua_pop(L, 2);
 }
@@ -365,13 +380,16 @@ static void push_plugin_record(lua_State *L, const char *search, const sae_regis
 static int push_run_info(lua_State *L) {
   const run_opts *o = lua_touserdata(L, 1);
   const char *tmp = lua_tostring(L, 2);
-  lsae_setup(L, lua_touserdata(L, 3), o->seed);
   lua_getglobal(L, "require");
   lua_pushliteral(L, "sae.core");
   lua_call(L, 1, 1);
   lua_newtable(L);
   lua_pushstring(L, o->script);
   lua_setfield(L, -2, "script");
+  if (o->source) { /* the report keeps it: the script exists nowhere else */
+    lua_pushlstring(L, o->source, o->source_len);
+    lua_setfield(L, -2, "source");
+  }
   lua_pushstring(L, tmp);
   lua_setfield(L, -2, "out");
   lua_pushstring(L, o->out);
@@ -394,22 +412,48 @@ static int push_run_info(lua_State *L) {
   return 0;
 }
 
-/* Everything that runs Lua, under one state; returns 0 or prints one line. */
-static int run_script(const run_opts *o, const char *tmp, sae_registry *reg) {
+/* lsae_setup under the message handler: it may raise. */
+static int setup_runtime(lua_State *L) {
+  lsae_setup(L, lua_touserdata(L, 1), (unsigned long)lua_tointeger(L, 2));
+  return 0;
+}
+
+/* The state every command that runs Lua starts from (run, repl): standard
+ * libraries, the Lua helpers on package.path, "sae.core" preloaded, the
+ * runtime's registry and seeded generator installed.  NULL after one line. */
+static lua_State *new_state(int verbose, sae_registry *reg, unsigned long seed) {
   lua_State *L = luaL_newstate();
-  if (!L) return fail("cannot create a Lua state: out of memory");
+  if (!L) {
+    fail("cannot create a Lua state: out of memory");
+    return NULL;
+  }
   luaL_openlibs(L);
-  lua_pushboolean(L, o->verbose);
+  lua_pushboolean(L, verbose);
   lua_setfield(L, LUA_REGISTRYINDEX, "saelab.verbose");
   set_package_path(L);
-  int status = LUA_OK;
+  lua_pushcfunction(L, setup_runtime);
+  lua_pushlightuserdata(L, reg);
+  lua_pushinteger(L, (lua_Integer)seed);
+  if (docall(L, 2, 0) != LUA_OK) {
+    fail("%s", lua_tostring(L, -1));
+    lua_close(L);
+    return NULL;
+  }
+  return L;
+}
+
+/* Everything that runs Lua, under one state; returns 0 or prints one line. */
+static int run_script(const run_opts *o, const char *tmp, sae_registry *reg) {
+  lua_State *L = new_state(o->verbose, reg, o->seed);
+  if (!L) return EXIT_FAILURE;
   lua_pushcfunction(L, push_run_info);
   lua_pushlightuserdata(L, (void *)o);
   lua_pushstring(L, tmp);
-  lua_pushlightuserdata(L, reg);
-  status = docall(L, 3, 0); /* push_run_info runs lsae_setup, which may raise */
+  int status = docall(L, 2, 0);
   if (status == LUA_OK) {
-    status = luaL_loadfile(L, o->script);
+    /* "=stdin": messages read stdin:LINE:, as lua.c's do */
+    status = o->source ? luaL_loadbuffer(L, o->source, o->source_len, "=stdin")
+                       : luaL_loadfile(L, o->script);
     if (status == LUA_OK) {
       lua_pushstring(L, o->script);
       status = docall(L, 1, 0);
@@ -434,12 +478,42 @@ static int run_script(const run_opts *o, const char *tmp, sae_registry *reg) {
   return rc;
 }
 
+/* The whole of f into a new buffer (*buf, *len bytes, freed by the caller);
+ * -1 with errno on a read error or out of memory. */
+static int read_all(FILE *f, char **buf, size_t *len) {
+  char *b = NULL;
+  size_t n = 0, cap = 0, got;
+  do {
+    if (n == cap) {
+      char *grown = realloc(b, cap = cap ? 2 * cap : 8192);
+      if (!grown) {
+        free(b);
+        errno = ENOMEM;
+        return -1;
+      }
+      b = grown;
+    }
+    got = fread(b + n, 1, cap - n, f);
+    n += got;
+  } while (got > 0);
+  if (ferror(f)) {
+    int err = errno;
+    free(b);
+    errno = err ? err : EIO;
+    return -1;
+  }
+  *buf = b;
+  *len = n;
+  return 0;
+}
+
 static int cmd_run(int argc, char **argv) {
-  run_opts o = {NULL, NULL, NULL, DEFAULT_SEED, 0, 0, NULL};
+  run_opts o = {NULL, NULL, NULL, DEFAULT_SEED, 0, 0, NULL, NULL, 0};
   char **args = calloc((size_t)argc + 1, sizeof *args);
   if (!args) return fail("out of memory");
   o.args = args;
-  int rc = EXIT_SUCCESS;
+  int rc = EXIT_SUCCESS, from_stdin = 0;
+  char *source = NULL;
   for (int i = 0; i < argc && rc == EXIT_SUCCESS; i++) {
     if (strcmp(argv[i], "--out") == 0) {
       if (i + 1 >= argc) rc = fail("run: --out needs a directory");
@@ -451,17 +525,28 @@ static int cmd_run(int argc, char **argv) {
       o.verbose = 1;
     } else if (is_assignment(argv[i])) {
       args[o.n_args++] = argv[i];
+    } else if (!o.script && strcmp(argv[i], "-") == 0) {
+      o.script = "stdin"; /* the report's name for it: results/stdin/ */
+      from_stdin = 1;
     } else if (!o.script && argv[i][0] != '-') {
       o.script = argv[i];
     } else {
       rc = fail("run: unexpected argument '%s' (script arguments are name=value)", argv[i]);
     }
   }
-  if (rc == EXIT_SUCCESS && !o.script) rc = fail("run: name a script: saelab run SCRIPT.lua");
-  FILE *f = rc == EXIT_SUCCESS ? fopen(o.script, "r") : NULL;
-  if (rc == EXIT_SUCCESS && !f) rc = fail("cannot read %s: %s", o.script, strerror(errno));
-  if (f) fclose(f);
+  if (rc == EXIT_SUCCESS && !o.script)
+    rc = fail("run: name a script: saelab run SCRIPT.lua (or - for stdin)");
+  if (rc == EXIT_SUCCESS && from_stdin) {
+    if (read_all(stdin, &source, &o.source_len))
+      rc = fail("cannot read the script from stdin: %s", strerror(errno));
+    o.source = source;
+  } else if (rc == EXIT_SUCCESS) {
+    FILE *f = fopen(o.script, "r");
+    if (!f) rc = fail("cannot read %s: %s", o.script, strerror(errno));
+    else fclose(f);
+  }
   if (rc != EXIT_SUCCESS) {
+    free(source);
     free(args);
     return rc;
   }
@@ -482,6 +567,7 @@ static int cmd_run(int argc, char **argv) {
   snprintf(old, sizeof old, "%s.old.%ld", out, (long)getpid());
   if (mkdir_parents(tmp) || mkdir(tmp, 0755)) {
     rc = fail("cannot create %s: %s", tmp, strerror(errno));
+    free(source);
     free(args);
     return rc;
   }
@@ -507,7 +593,114 @@ static int cmd_run(int argc, char **argv) {
   }
   if (rc != EXIT_SUCCESS) rm_tree(tmp);
   else fprintf(stderr, "%s: report in %s/report.md\n", progname, out);
+  free(source);
   free(args);
+  return rc;
+}
+
+/* ---- repl: lua.c's interactive loop, with sae loaded --------------------- */
+
+/* One line of stdin, without its newline, onto the stack; 0 at end of input.
+ * Prompts only on a terminal, so piped input gives just the results. */
+static int repl_push_line(lua_State *L, int first, char **buf, size_t *cap) {
+  if (isatty(STDIN_FILENO)) {
+    fputs(first ? "> " : ">> ", stdout);
+    fflush(stdout);
+  }
+  ssize_t n = getline(buf, cap, stdin);
+  if (n < 0) return 0;
+  if (n > 0 && (*buf)[n - 1] == '\n') n--;
+  lua_pushlstring(L, *buf, (size_t)n);
+  return 1;
+}
+
+/* A syntax error at the end of the chunk (message at the top): more lines
+ * may complete it. */
+static int repl_incomplete(lua_State *L, int status) {
+  static const char mark[] = "<eof>";
+  size_t len;
+  const char *msg = lua_tolstring(L, -1, &len);
+  return status == LUA_ERRSYNTAX && len >= sizeof mark - 1 &&
+         strcmp(msg + len - (sizeof mark - 1), mark) == 0;
+}
+
+/* lua.c's loadline: the line as an expression ("return LINE;"), whose values
+ * are printed; else as a statement, reading lines while it is incomplete.
+ * Leaves the chunk or an error message alone on the stack and returns the
+ * status, or -1 at the end of input. */
+static int repl_load(lua_State *L, char **buf, size_t *cap) {
+  lua_settop(L, 0);
+  if (!repl_push_line(L, 1, buf, cap)) return -1;
+  const char *ret = lua_pushfstring(L, "return %s;", lua_tostring(L, 1));
+  int status = luaL_loadbuffer(L, ret, strlen(ret), "=stdin");
+  if (status == LUA_OK) {
+    lua_remove(L, 2); /* "return ..." */
+  } else {
+    lua_pop(L, 2); /* the message and "return ..." */
+    for (;;) {
+      size_t len;
+      const char *chunk = lua_tolstring(L, 1, &len);
+      status = luaL_loadbuffer(L, chunk, len, "=stdin");
+      /* at the end of input, the incomplete chunk's error stands */
+      if (!repl_incomplete(L, status) || !repl_push_line(L, 0, buf, cap)) break;
+      lua_remove(L, -2); /* the message */
+      lua_pushliteral(L, "\n");
+      lua_insert(L, -2);
+      lua_concat(L, 3); /* chunk .. "\n" .. line, at 1 */
+    }
+  }
+  lua_remove(L, 1); /* the line */
+  return status;
+}
+
+/* Print the values on the stack with the global print (the user may change it). */
+static void repl_print(lua_State *L) {
+  int n = lua_gettop(L);
+  if (n == 0) return;
+  luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
+  lua_getglobal(L, "print");
+  lua_insert(L, 1);
+  if (lua_pcall(L, n, 0, 0) != LUA_OK)
+    fprintf(stderr, "error calling 'print' (%s)\n", lua_tostring(L, -1));
+}
+
+/* saelab repl [-v]: the state of `saelab run` (plugins, helpers), `sae` a
+ * global as `lua5.4 -l sae` would make it, the generator seeded 0 as in a
+ * plain lua5.4's require "sae".  An error prints one line (its traceback
+ * with -v) and the loop goes on, as in lua.c; end of input ends it. */
+static int cmd_repl(int argc, char **argv) {
+  int verbose = 0;
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) verbose = 1;
+    else return fail("repl: unexpected argument '%s'", argv[i]);
+  }
+  sae_registry *reg = load_plugins(NULL);
+  if (!reg) return fail("out of memory");
+  lua_State *L = new_state(verbose, reg, 0);
+  int rc = L ? EXIT_SUCCESS : EXIT_FAILURE;
+  if (L) {
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "sae");
+    if (docall(L, 1, 1) != LUA_OK) {
+      rc = fail("%s", lua_tostring(L, -1));
+    } else {
+      lua_setglobal(L, "sae");
+      if (isatty(STDIN_FILENO))
+        printf("saelab %s, %s: sae is loaded; Ctrl-D exits\n", sae_version(), LUA_RELEASE);
+      char *buf = NULL;
+      size_t cap = 0;
+      int status;
+      while ((status = repl_load(L, &buf, &cap)) != -1) {
+        if (status == LUA_OK) status = docall(L, 0, LUA_MULTRET);
+        if (status == LUA_OK) repl_print(L);
+        else fprintf(stderr, "%s\n", lua_tostring(L, -1)); /* no prefix, as lua.c */
+      }
+      free(buf);
+      if (isatty(STDIN_FILENO)) fputc('\n', stdout);
+    }
+    lua_close(L);
+  }
+  sae_registry_free(reg); /* after lua_close: models use the plugins' code */
   return rc;
 }
 
@@ -526,6 +719,7 @@ int main(int argc, char **argv) {
     return EXIT_SUCCESS;
   }
   if (strcmp(cmd, "run") == 0) return cmd_run(argc - 2, argv + 2);
+  if (strcmp(cmd, "repl") == 0) return cmd_repl(argc - 2, argv + 2);
   if (strcmp(cmd, "plugins") == 0) return cmd_plugins();
   if (strcmp(cmd, "gradcheck") == 0) return cmd_gradcheck(argc - 2, argv + 2);
   if (strcmp(cmd, "fetch") == 0) return cmd_fetch(argc - 2, argv + 2);

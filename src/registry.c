@@ -21,6 +21,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -369,6 +370,15 @@ size_t sae_registry_load_default(sae_registry *r) {
   size_t loaded = sae_registry_load_path(r, path);
   free(path);
   return loaded;
+}
+
+sae_registry *sae_registry_open_default(FILE *warn, const char *prog) {
+  sae_registry *r = sae_registry_alloc();
+  if (!r) return NULL;
+  sae_registry_load_default(r);
+  for (size_t i = 0; warn && i < sae_registry_warnings(r); i++)
+    fprintf(warn, "%s: warning: %s\n", prog, sae_registry_warning(r, i));
+  return r;
 }
 
 /* ---- queries ---------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #define SAE_REGISTRY_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include "error.h"
 
 typedef struct sae_registry sae_registry;
@@ -37,6 +38,12 @@ size_t sae_registry_load_path(sae_registry *r, const char *dirs);
 
 /* The default search: $SAELAB_PLUGIN_PATH, then SAE_PLUGIN_DIR. */
 size_t sae_registry_load_default(sae_registry *r);
+
+/* The runtime's registry, for every host (saelab's commands, the Lua module
+ * sae/core.so): a new registry with the default search done, each refusal
+ * written to warn (NULL: none) as "prog: warning: ...".  NULL when out of
+ * memory; free with sae_registry_free. */
+sae_registry *sae_registry_open_default(FILE *warn, const char *prog);
 
 size_t sae_registry_warnings(const sae_registry *r);
 const char *sae_registry_warning(const sae_registry *r, size_t i);

@@ -306,6 +306,9 @@ function report.gradcheck(gc, caption, opts)
 end
 
 local function check_file(file, what)
+  if not (core.run and core.run.out) then -- lua5.4's require "sae", the repl
+    error(what .. ": figures go into a run's directory: run the script with saelab run", 3)
+  end
   if type(file) ~= "string" or file == "" then
     caller.error(what .. ": file must be a file name such as \"cost.png\"")
   end
@@ -507,6 +510,9 @@ local function extract_prose(src)
   return blocks
 end
 
+-- The copy of a script read from stdin, in the run's directory.
+local STDIN_COPY = "stdin.lua"
+
 local function read_file(path)
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
@@ -579,7 +585,10 @@ end
 
 function report.finish()
   local run = core.run
-  local src, err = read_file(run.script)
+  -- A script read from stdin (`saelab run -`) comes as run.source: the
+  -- report keeps a copy, the only one there is, and reproduces from it.
+  local src, err = run.source, nil
+  if not src then src, err = read_file(run.script) end
   if not src then error("report: cannot read the script: " .. tostring(err), 2) end
   local prose = extract_prose(src)
 
@@ -635,10 +644,12 @@ function report.finish()
 
   -- Run record.
   local args = run.args or {}
-  local command = {"saelab", "run", shell_word(run.script), "--seed", tostring(run.seed)}
+  local command = {"saelab", "run", run.source and "-" or shell_word(run.script),
+                   "--seed", tostring(run.seed)}
   for _, k in ipairs(sorted_keys(args)) do
     command[#command + 1] = shell_word(k .. "=" .. tostring(args[k]))
   end
+  if run.source then command[#command + 1] = "< " .. STDIN_COPY end
   command = table.concat(command, " ")
   local started = os.date("!%Y-%m-%dT%H:%M:%SZ", run.started)
   local wall = wall_seconds(run)
@@ -685,6 +696,7 @@ function report.finish()
     {"metrics.json", json_encode(metrics) .. "\n"},
     {"run.json", json_encode(run_json) .. "\n"},
   }
+  if run.source then files[#files + 1] = {STDIN_COPY, run.source} end
   for _, f in ipairs(files) do
     local ok, werr = core.write_file(out_path(f[1]), f[2])
     if not ok then error("report: " .. werr, 2) end
