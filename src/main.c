@@ -449,7 +449,8 @@ static int run_script(const run_opts *o, const char *tmp, sae_registry *reg) {
   lua_pushcfunction(L, push_run_info);
   lua_pushlightuserdata(L, (void *)o);
   lua_pushstring(L, tmp);
-  int status = docall(L, 2, 0);
+  lua_pushlightuserdata(L, reg);
+  int status = docall(L, 3, 0);
   if (status == LUA_OK) {
     /* "=stdin": messages read stdin:LINE:, as lua.c's do */
     status = o->source ? luaL_loadbuffer(L, o->source, o->source_len, "=stdin")
