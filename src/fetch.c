@@ -152,8 +152,7 @@ static int fetch_same_sum(const char *a, const char *b) {
   return strlen(a) == 64 && strncasecmp(a, b, 64) == 0;
 }
 
-/* sha256 of a plain file into hex; 0 or -1 (errno set). */
-static int fetch_file_sha256(const char *path, char hex[65]) {
+int sae_fetch_file_sha256(const char *path, char hex[65]) {
   FILE *f = fopen(path, "rb");
   if (!f) return -1;
   unsigned char *buf = malloc(FETCH_CHUNK);
@@ -622,7 +621,7 @@ static void fetch_check_present(fetch_ctx *c) {
     char path[PATH_MAX], got[65];
     struct stat st;
     if (fetch_join(path, sizeof path, c->dir, f->name, "") || stat(path, &st)) continue;
-    if ((size_t)st.st_size == f->size && fetch_file_sha256(path, got) == 0 &&
+    if ((size_t)st.st_size == f->size && sae_fetch_file_sha256(path, got) == 0 &&
         fetch_same_sum(f->sha256, got)) {
       c->have[i] = 1;
       c->n_have++;
