@@ -67,6 +67,7 @@
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,13 +288,22 @@ static int mf_write(const char *tmp, const mf_buf *text, char (*var)[MF_NAME_MAX
   if (!mat)
     return sae_error_set(e, SAE_EIO, "cannot create %s: %s", tmp,
                          errno ? strerror(errno) : "matio refused");
+  /* Characters as UTF-16 code units, as MATLAB writes them: matio 1.5.23
+   * writes a compressed 8-bit char array with a matrix tag counting two
+   * bytes a character, which readers that trust the tag read past. */
   int rc = 0;
+  mat_uint16_t *u = malloc((text->n ? text->n : 1) * sizeof *u);
+  if (!u) {
+    Mat_Close(mat);
+    return sae_error_set(e, SAE_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < text->n; i++) u[i] = (unsigned char)text->s[i];
   size_t dims[2] = {1, text->n};
-  matvar_t *v = Mat_VarCreate(MF_VAR, MAT_C_CHAR, MAT_T_UINT8, 2, dims, text->s,
-                              MAT_F_DONT_COPY_DATA);
+  matvar_t *v = Mat_VarCreate(MF_VAR, MAT_C_CHAR, MAT_T_UINT16, 2, dims, u, MAT_F_DONT_COPY_DATA);
   if (!v || Mat_VarWrite(mat, v, MAT_COMPRESSION_ZLIB))
     rc = sae_error_set(e, SAE_EIO, "cannot write %s to %s", MF_VAR, tmp);
   Mat_VarFree(v);
+  free(u);
   for (size_t k = 0; k < n_out && !rc; k++) {
     size_t d[2] = {outs[k].rows, outs[k].cols};
     v = Mat_VarCreate(var[k], MAT_C_DOUBLE, MAT_T_DOUBLE, 2, d, block + outs[k].off,
@@ -455,12 +465,16 @@ static int mf_at_end_of_field(const mf_parse *P) {
   return P->p == P->end || *P->p == ' ' || *P->p == '\n';
 }
 
-/* What stands at the cursor, for messages: the rest of the field, shortened. */
+/* What stands at the cursor, for messages: the rest of the field in
+ * quotes (shortened), or what is there instead of a field. */
 static const char *mf_here(const mf_parse *P, char buf[24]) {
   size_t n = 0;
-  for (const char *q = P->p; q < P->end && *q != ' ' && *q != '\n' && n < 20; q++) buf[n++] = *q;
+  buf[n++] = '\'';
+  for (const char *q = P->p; q < P->end && *q != ' ' && *q != '\n' && n < 21; q++) buf[n++] = *q;
+  buf[n++] = '\'';
   buf[n] = '\0';
-  return n ? buf : P->p == P->end ? "the end of the text" : "nothing";
+  if (n > 2) return buf;
+  return P->p == P->end ? "the end of the text" : *P->p == ' ' ? "a space" : "the end of the line";
 }
 
 static int mf_is_word(const mf_parse *P, const char *w) {
@@ -471,7 +485,7 @@ static int mf_is_word(const mf_parse *P, const char *w) {
 
 static int mf_word(mf_parse *P, const char *w) {
   char buf[24];
-  if (!mf_is_word(P, w)) return mf_bad(P, "expected '%s', found '%s'", w, mf_here(P, buf));
+  if (!mf_is_word(P, w)) return mf_bad(P, "expected '%s', found %s", w, mf_here(P, buf));
   P->p += strlen(w);
   return 0;
 }
@@ -491,7 +505,7 @@ static int mf_eol(mf_parse *P) {
     P->line++;
     return 0;
   }
-  return mf_bad(P, "expected the end of the line, found '%s'", mf_here(P, buf));
+  return mf_bad(P, "expected the end of the line, found %s", mf_here(P, buf));
 }
 
 /* A decimal integer in [0, max]: digits only, no leading zero. */
@@ -500,15 +514,16 @@ static int mf_uint(mf_parse *P, size_t max, const char *what, size_t *v) {
   size_t x = 0;
   char buf[24];
   if (s == P->end || *s < '0' || *s > '9' || (*s == '0' && s + 1 < P->end && s[1] >= '0' && s[1] <= '9'))
-    return mf_bad(P, "%s: a whole number expected, found '%s'", what, mf_here(P, buf));
+    return mf_bad(P, "%s: a whole number expected, found %s", what, mf_here(P, buf));
   for (; s < P->end && *s >= '0' && *s <= '9'; s++) {
     size_t d = (size_t)(*s - '0');
-    if (x > (max - d) / 10) return mf_bad(P, "%s: larger than %zu", what, max);
+    if (x > (SIZE_MAX - d) / 10 || 10 * x + d > max)
+      return mf_bad(P, "%s: larger than %zu", what, max);
     x = 10 * x + d;
   }
   P->p = s;
   if (!mf_at_end_of_field(P))
-    return mf_bad(P, "%s: a whole number expected, found '%s'", what, mf_here(P, buf));
+    return mf_bad(P, "%s: a whole number expected, found %s", what, mf_here(P, buf));
   *v = x;
   return 0;
 }
@@ -524,8 +539,9 @@ static int mf_ref(mf_parse *P, size_t cur, int allow_input, int none_value, cons
     return 0;
   }
   size_t k;
-  int rc = mf_uint(P, cur, what, &k);
+  int rc = mf_uint(P, INT_MAX, what, &k);
   if (rc) return rc;
+  if (k > cur) return mf_bad(P, "%s: node %zu does not come before this one (%zu)", what, k, cur + 1);
   if (k == 0 && !allow_input) return mf_bad(P, "%s: node 0 (the input) cannot be %s", what, what);
   *v = (int)k - 1;
   return 0;
@@ -540,7 +556,7 @@ static int mf_hexval(char c) {
 static int mf_str(mf_parse *P, const char *what, char **out) {
   char buf[24];
   if (P->p == P->end || *P->p != '"')
-    return mf_bad(P, "%s: a quoted string expected, found '%s'", what, mf_here(P, buf));
+    return mf_bad(P, "%s: a quoted string expected, found %s", what, mf_here(P, buf));
   const char *s = P->p + 1;
   size_t n = 0;
   for (const char *q = s;; n++) {
@@ -592,22 +608,28 @@ static int mf_sha(mf_parse *P, int allow_empty, const char *what, char out[65]) 
   return ok ? 0 : mf_bad(P, "%s: a sha256 (64 lower-case hex digits) expected", what);
 }
 
-/* A finite number as %.17g writes it, read in the C locale. */
+/* A finite number as %.17g writes it, read in the C locale: the whole
+ * field must be the number (digits, sign, point, exponent: no inf, nan or
+ * hex). */
 static int mf_num(mf_parse *P, const char *what, double *v) {
   char buf[MF_NUM_MAX + 1];
   size_t n = 0;
-  for (const char *q = P->p; q < P->end && *q && strchr("0123456789+-.eE", *q); q++)
-    if (n++ >= MF_NUM_MAX) return mf_bad(P, "%s: number longer than %d characters", what, MF_NUM_MAX);
+  int ok = 1;
+  for (const char *q = P->p; q < P->end && *q != ' ' && *q != '\n'; q++, n++)
+    ok = ok && n < MF_NUM_MAX && *q && strchr("0123456789+-.eE", *q);
+  if (!ok || n == 0) {
+    char h[24];
+    return mf_bad(P, "%s: a finite number expected, found %s", what, mf_here(P, h));
+  }
   memcpy(buf, P->p, n);
   buf[n] = '\0';
   char *endp;
-  errno = 0;
-  double x = n ? strtod_l(buf, &endp, P->c) : 0;
-  P->p += n;
-  if (!n || endp != buf + n || !isfinite(x) || !mf_at_end_of_field(P)) {
+  double x = strtod_l(buf, &endp, P->c);
+  if (endp != buf + n || !isfinite(x)) {
     char h[24];
-    return mf_bad(P, "%s: a finite number expected, found '%s%s'", what, buf, mf_here(P, h));
+    return mf_bad(P, "%s: a finite number expected, found %s", what, mf_here(P, h));
   }
+  P->p += n;
   *v = x;
   return 0;
 }
@@ -734,6 +756,49 @@ static void mf_names(mat_t *mat, char *buf, size_t len) {
   if (!dir || n == 0) snprintf(buf, len, "none");
 }
 
+/* The top-level data elements must end exactly at the end of the file:
+ * matio reads a cut-short compressed variable without a word (zeros, or a
+ * stream without its checksum), so a file cut short is caught here, from
+ * the element tags alone (MAT 5: 8-byte tags, 4-byte small elements,
+ * uncompressed elements padded to 8 bytes). */
+static int mf_check_extent(const char *path, off_t size, sae_error *e) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return sae_error_set(e, SAE_EIO, "%s: cannot open: %s", path, strerror(errno));
+  unsigned char h[8];
+  int rc = 0, big = 0;
+  off_t pos = 128;
+  if (fseeko(f, 126, SEEK_SET) || fread(h, 1, 2, f) != 2) {
+    rc = sae_error_set(e, SAE_EDATA, "%s: cannot read the MAT header", path);
+  } else {
+    big = h[0] == 'M' && h[1] == 'I';
+  }
+  while (!rc && pos < size) {
+    if (size - pos < 8) {
+      rc = sae_error_set(e, SAE_EDATA, "%s: cut short: %lld stray bytes after the last variable",
+                         path, (long long)(size - pos));
+      break;
+    }
+    if (fseeko(f, pos, SEEK_SET) || fread(h, 1, 8, f) != 8) {
+      rc = sae_error_set(e, SAE_EIO, "%s: cannot read at byte %lld", path, (long long)pos);
+      break;
+    }
+    unsigned long w0 = big ? (unsigned long)h[0] << 24 | (unsigned long)h[1] << 16 | h[2] << 8 | h[3]
+                           : (unsigned long)h[3] << 24 | (unsigned long)h[2] << 16 | h[1] << 8 | h[0];
+    unsigned long w1 = big ? (unsigned long)h[4] << 24 | (unsigned long)h[5] << 16 | h[6] << 8 | h[7]
+                           : (unsigned long)h[7] << 24 | (unsigned long)h[6] << 16 | h[5] << 8 | h[4];
+    off_t n;
+    if (w0 >> 16) n = 0; /* a small element: its data sits in the tag's second word */
+    else n = (off_t)w1 + (w0 == 15 ? 0 : (off_t)(-w1 & 7)); /* 15: miCOMPRESSED, unpadded */
+    if (n > size - pos - 8)
+      rc = sae_error_set(e, SAE_EDATA, "%s: cut short: a variable at byte %lld needs %lld bytes, "
+                         "the file ends after %lld", path, (long long)pos, (long long)n,
+                         (long long)(size - pos - 8));
+    pos += 8 + n;
+  }
+  fclose(f);
+  return rc;
+}
+
 /* The description's bytes (a new allocation of *len + 1, '\0'-terminated). */
 static int mf_read_text(mat_t *mat, const char *path, char **out, size_t *len, sae_error *e) {
   matvar_t *v = Mat_VarReadInfo(mat, MF_VAR);
@@ -776,8 +841,8 @@ static int mf_read_text(mat_t *mat, const char *path, char **out, size_t *len, s
   Mat_VarFree(v);
   for (size_t i = 0; !rc && i < n; i++)
     if (s[i] != '\n' && (s[i] < 0x20 || s[i] > 0x7e))
-      rc = sae_error_set(e, SAE_EDATA, "%s: %s holds byte 0x%02x: damaged or cut short", path,
-                         MF_VAR, (unsigned char)s[i]);
+      rc = sae_error_set(e, SAE_EDATA, "%s: %s holds byte 0x%02x (only printable ASCII and "
+                         "newlines belong there): damaged?", path, MF_VAR, (unsigned char)s[i]);
   if (rc) {
     free(s);
     return rc;
@@ -1003,7 +1068,8 @@ int sae_model_load(const char *path, const sae_registry *reg, gsl_rng *rng, unsi
                        "(net:save writes MAT 5)", path, (unsigned)Mat_GetVersion(mat));
     goto done;
   }
-  if ((rc = mf_read_text(mat, path, &text, &len, e))) goto done;
+  if ((rc = mf_check_extent(path, st.st_size, e)) || (rc = mf_read_text(mat, path, &text, &len, e)))
+    goto done;
   if (mf_locale_enter(&loc)) {
     rc = sae_error_set(e, SAE_ENOMEM, "%s: cannot make the C locale", path);
     goto done;
