@@ -212,20 +212,21 @@ static void mf_varname(const char *node, const char *tensor, char (*used)[MF_NAM
 
 /* ---- save -------------------------------------------------------------------- */
 
+/* A stored tensor: its column-major copy in the scratch block, its sum. */
 typedef struct mf_out {
-  size_t node, tensor; /* which tensor */
-  size_t off;          /* its column-major copy in the scratch block */
-  size_t rows, cols;
+  size_t off, rows, cols;
   char sha[65];
 } mf_out;
 
-static void mf_describe(const sae_model *m, const sae_registry *reg, char (*var)[MF_NAME_MAX + 1],
-                        const mf_out *outs, mf_buf *b, sae_error *e, int *rc) {
+/* The description of m into b (format at the top); 0, or SAE_EIO when a
+ * plugin file cannot be read for its sum.  Run in the C locale. */
+static int mf_describe(const sae_model *m, const sae_registry *reg, char (*var)[MF_NAME_MAX + 1],
+                       const mf_out *outs, mf_buf *b, sae_error *e) {
   mf_printf(b, "saelab_model %d\nsaelab", SAE_MODELFILE_VERSION);
   mf_put_str(b, sae_version());
   mf_printf(b, "\nn_in %zu\nnodes %zu\n", sae_model_n_in(m), sae_model_nodes(m));
   size_t k = 0;
-  for (size_t i = 0; i < sae_model_nodes(m) && !*rc; i++) {
+  for (size_t i = 0; i < sae_model_nodes(m); i++) {
     const sae_node *nd = sae_model_node(m, i);
     const sae_type *t = nd->type;
     mf_printf(b, "node");
@@ -248,11 +249,9 @@ static void mf_describe(const sae_model *m, const sae_registry *reg, char (*var)
     const sae_plugin *owner;
     const char *file = sae_registry_type_file(reg, t, &owner);
     char sha[65];
-    if (mf_plugin_sha(file, sha)) {
-      *rc = sae_error_set(e, SAE_EIO, "cannot read plugin %s (for its sha256): %s", file,
-                          strerror(errno));
-      return;
-    }
+    if (mf_plugin_sha(file, sha))
+      return sae_error_set(e, SAE_EIO, "cannot read plugin %s (for its sha256): %s", file,
+                           strerror(errno));
     mf_printf(b, "plugin");
     mf_put_str(b, owner && owner->name ? owner->name : "");
     mf_put_str(b, owner && owner->version ? owner->version : "");
@@ -279,6 +278,7 @@ static void mf_describe(const sae_model *m, const sae_registry *reg, char (*var)
     }
   }
   mf_printf(b, "end\n");
+  return 0;
 }
 
 static int mf_write(const char *tmp, const mf_buf *text, char (*var)[MF_NAME_MAX + 1],
@@ -345,7 +345,7 @@ int sae_model_save(sae_model *m, const sae_registry *reg, const char *path, sae_
       if (sae_model_tensor_is_alias(m, i, j)) continue;
       const gsl_matrix *w = &nd->param[j];
       mf_out *o = &outs[k];
-      *o = (mf_out){i, j, off, w->size1, w->size2, ""};
+      *o = (mf_out){off, w->size1, w->size2, ""};
       for (size_t c = 0; c < w->size2; c++)
         for (size_t r = 0; r < w->size1; r++) block[off + r + c * w->size1] = gsl_matrix_get(w, r, c);
       mf_sha_doubles(block + off, w->size1 * w->size2, o->sha);
@@ -359,7 +359,7 @@ int sae_model_save(sae_model *m, const sae_registry *reg, const char *path, sae_
     goto done;
   }
   in_c = 1;
-  mf_describe(m, reg, var, outs, &text, e, &rc);
+  rc = mf_describe(m, reg, var, outs, &text, e);
   mf_locale_leave(&loc);
   in_c = 0;
   if (rc) {
