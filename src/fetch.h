@@ -63,7 +63,8 @@ int sae_fetch_install_file(const char *src_path, int gzipped, const char *dest_p
 /* The sha256 of n bytes as 64 lower-case hex digits and a '\0'. */
 void sae_fetch_sha256(const void *data, size_t n, char hex[65]);
 
-/* The sha256 of a file, the same way; 0, or -1 with errno set. */
+/* The sha256 of a file's bytes into hex (64 lower-case digits and a '\0');
+ * 0, or -1 with errno set (cannot open or read). */
 int sae_fetch_file_sha256(const char *path, char hex[65]);
 
 /* Names of the known data sets, NULL-terminated. */

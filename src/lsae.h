@@ -46,6 +46,13 @@ gsl_matrix *lsae_pushview(lua_State *L, gsl_matrix v, int parent);
 gsl_matrix *lsae_checkmatrix(lua_State *L, int arg);
 gsl_matrix *lsae_testmatrix(lua_State *L, int arg); /* NULL if not a matrix */
 
+/* Model userdata (lsae_model.c).  lsae_newmodel pushes an EMPTY model
+ * (its __gc frees whatever is stored into the returned slot later), so a
+ * model made in C is boxed before anything can raise.  [-0, +1, m] */
+sae_model **lsae_newmodel(lua_State *L);
+/* Check argument arg is a model that was not closed.  [-0, +0, v] */
+sae_model *lsae_checkmodel(lua_State *L, int arg);
+
 /* The runtime's registry and seeded generator, kept in the Lua registry by
  * lsae.c; the host (main.c, a test, or lsae_module.c's luaopen_sae_core in a
  * plain lua5.4) installs them with lsae_setup(). */
@@ -101,6 +108,7 @@ void lsae_open_plot(lua_State *L);
 void lsae_open_util(lua_State *L);
 void lsae_open_data(lua_State *L);
 void lsae_open_optim(lua_State *L);
+void lsae_open_modelfile(lua_State *L); /* after lsae_open_model: adds net:save */
 
 /* The module table of "sae.core" (lua/sae/init.lua builds `sae` on it), for
  * a host that ran lsae_setup first: saelab's package.preload["sae.core"].  A

@@ -43,6 +43,15 @@ static sae_model *check_model(lua_State *L, int arg) {
   return box->m;
 }
 
+sae_model *lsae_checkmodel(lua_State *L, int arg) { return check_model(L, arg); }
+
+sae_model **lsae_newmodel(lua_State *L) {
+  lsae_model *box = lua_newuserdatauv(L, sizeof *box, 0);
+  box->m = NULL;
+  luaL_setmetatable(L, LSAE_MODEL);
+  return &box->m;
+}
+
 static int model_gc(lua_State *L) {
   lsae_model *box = check_box(L, 1);
   sae_model_free(box->m);
@@ -54,10 +63,8 @@ static int model_gc(lua_State *L) {
 static int l_model(lua_State *L) {
   lua_Integer n_in = luaL_checkinteger(L, 1);
   luaL_argcheck(L, n_in >= 1, 1, "the number of inputs must be >= 1");
-  lsae_model *box = lua_newuserdatauv(L, sizeof *box, 0);
-  box->m = NULL;
-  luaL_setmetatable(L, LSAE_MODEL);
-  if (!(box->m = sae_model_alloc((size_t)n_in))) return luaL_error(L, "out of memory");
+  sae_model **slot = lsae_newmodel(L);
+  if (!(*slot = sae_model_alloc((size_t)n_in))) return luaL_error(L, "out of memory");
   return 1;
 }
 

@@ -603,6 +603,14 @@ size_t sae_model_nodes(const sae_model *m) { return m->n; }
 const sae_node *sae_model_node(const sae_model *m, size_t i) { return &m->node[i].nd; }
 const char *sae_model_node_name(const sae_model *m, size_t i) { return m->node[i].name; }
 int sae_model_node_input(const sae_model *m, size_t i) { return m->node[i].input; }
+int sae_model_node_tie(const sae_model *m, size_t i, const char **tensor) {
+  if (tensor) *tensor = m->node[i].tie_tname;
+  return m->node[i].tie;
+}
+int sae_model_node_share(const sae_model *m, size_t i) { return m->node[i].share; }
+int sae_model_tensor_is_alias(const sae_model *m, size_t i, size_t j) {
+  return i < m->n && j < m->node[i].nd.n_tensors && m->node[i].alias[j];
+}
 gsl_vector *sae_model_theta(sae_model *m) { return m->theta; }
 gsl_vector *sae_model_grad(sae_model *m) { return m->grad; }
 const signed char *sae_model_direction(const sae_model *m) { return m->dir; }

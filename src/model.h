@@ -42,6 +42,13 @@ size_t sae_model_nodes(const sae_model *m);
 const sae_node *sae_model_node(const sae_model *m, size_t i);
 const char *sae_model_node_name(const sae_model *m, size_t i);
 int sae_model_node_input(const sae_model *m, size_t i); /* -1: model input */
+/* Node i's tie: the tied node's index, or -1 for none; *tensor (may be NULL)
+ * gets the tensor name given after the dot ("enc.W"), or NULL. */
+int sae_model_node_tie(const sae_model *m, size_t i, const char **tensor);
+int sae_model_node_share(const sae_model *m, size_t i); /* -1: none */
+/* 1 if tensor j of node i (after build) is a view of an earlier node's tensor
+ * (tie or share): stored once, with its owner. */
+int sae_model_tensor_is_alias(const sae_model *m, size_t i, size_t j);
 int sae_model_find(const sae_model *m, const char *name); /* -1 if none */
 size_t sae_model_out_node(const sae_model *m);  /* last layer/activation node */
 size_t sae_model_last_node(const sae_model *m); /* last node that is not a regularizer */

@@ -421,6 +421,18 @@ const sae_type *sae_registry_find(const sae_registry *r, const char *name) {
   return NULL;
 }
 
+const char *sae_registry_type_file(const sae_registry *r, const sae_type *t,
+                                   const sae_plugin **owner) {
+  if (owner) *owner = NULL;
+  for (size_t i = 0; r && i < r->n_type; i++)
+    if (r->type[i] == t) {
+      const reg_plugin *pl = r->plugin[r->type_owner[i]];
+      if (owner) *owner = &pl->desc;
+      return pl->real;
+    }
+  return NULL;
+}
+
 int sae_type_hparam_index(const sae_type *t, const char *name) {
   if (!t || !name || !t->hparams) return -1;
   for (int i = 0; t->hparams[i].name; i++)

@@ -58,6 +58,11 @@ size_t sae_registry_count(const sae_registry *r);
 const sae_type *sae_registry_type(const sae_registry *r, size_t i,
                                   const sae_plugin **owner, const char **origin);
 const sae_type *sae_registry_find(const sae_registry *r, const char *name);
+/* The plugin that provides t (a pointer the registry handed out) and the
+ * real path of its file: NULL when t is not in r or was linked in (or out of
+ * memory at load); *owner (may be NULL) gets the descriptor or NULL. */
+const char *sae_registry_type_file(const sae_registry *r, const sae_type *t,
+                                   const sae_plugin **owner);
 
 /* Index of hyper-parameter `name` in t->hparams, or -1. */
 int sae_type_hparam_index(const sae_type *t, const char *name);
