@@ -132,7 +132,7 @@ static const sae_type *const dense_types[] = {&dense_type, NULL};
 static const sae_plugin dense_plugin = {
   SAE_PLUGIN_HEADER,
   .name = "dense",
-  .version = "1.0",
+  .version = "2.0", /* 2.0: W is n_out x n_in, one unit per row (1.0: n_in x n_out) */
   .summary = "fully connected layer",
   .types = dense_types,
 };

@@ -4,8 +4,11 @@
  *   local net = sae.load("model.mat")            -> a built model, tensors as saved
  *   local net = sae.load("model.mat", {check_plugins = false})
  *
- * check_plugins (default true) refuses a node whose type now comes from a
- * plugin file with another sha256 than at save (see modelfile.c for why). */
+ * check_plugins: "version" (the default) refuses a node whose type now comes
+ * from a plugin of another name or version than at save; "sha256" also
+ * demands the very file saved with; false checks nothing (see modelfile.c
+ * for why the default is the version). */
+#include <string.h>
 #include "lsae.h"
 #include "modelfile.h"
 
@@ -20,7 +23,7 @@ static int l_save(lua_State *L) {
   return 1;
 }
 
-/* sae.load(path [, {check_plugins = true}]) -> net */
+/* sae.load(path [, {check_plugins = "version" | "sha256" | false}]) -> net */
 static int l_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   static const char *const keys[] = {"check_plugins", NULL};
@@ -29,12 +32,14 @@ static int l_load(lua_State *L) {
     luaL_checktype(L, 2, LUA_TTABLE);
     lsae_check_options(L, 2, "sae.load", keys);
     lua_getfield(L, 2, "check_plugins");
-    if (!lua_isnil(L, -1)) {
-      if (!lua_isboolean(L, -1))
-        return luaL_error(L, "sae.load: check_plugins must be true or false, got %s",
-                          luaL_typename(L, -1));
-      if (!lua_toboolean(L, -1)) flags |= SAE_LOAD_ANY_PLUGIN;
-    }
+    if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+      flags |= SAE_LOAD_ANY_PLUGIN;
+    else if (lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "sha256") == 0)
+      flags |= SAE_LOAD_SAME_FILE;
+    else if (!lua_isnil(L, -1) &&
+             !(lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "version") == 0))
+      return luaL_error(L, "sae.load: check_plugins must be \"version\" (the default), "
+                        "\"sha256\" or false, got %s", luaL_tolstring(L, -1, NULL));
     lua_pop(L, 1);
   }
   sae_model **slot = lsae_newmodel(L); /* empty: nothing leaks if the load fails */

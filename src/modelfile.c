@@ -52,13 +52,16 @@
  * best ratio.  matio fills a cut-short compressed variable with zeros
  * without a word, so each tensor's sha256 is checked after reading.
  *
- * Plugins: each node records the file and sha256 of the plugin that provided
- * its type.  sae_model_load refuses a type whose plugin's sha256 differs
- * (unless SAE_LOAD_ANY_PLUGIN): the same type name in a changed plugin may
- * read the same tensors differently (dense's W is about to turn from
- * n_in x n_out to n_out x n_in; a square W would load without a shape error
- * and compute nonsense).  The escape hatch is for a rebuilt plugin known to
- * be equivalent.  A type no plugin provides is refused either way. */
+ * Plugins: each node records the name, version, file and sha256 of the
+ * plugin that provided its type.  sae_model_load refuses a type whose plugin
+ * now has another name or version (unless SAE_LOAD_ANY_PLUGIN): the same type
+ * name in a changed plugin may read the same tensors differently (dense 1.0
+ * stored W as n_in x n_out, dense 2.0 as n_out x n_in; a square W would load
+ * without a shape error and compute nonsense), and a plugin's version is
+ * where its author says so.  The sha256 is compared only when asked
+ * (SAE_LOAD_SAME_FILE): every build of a plugin has its own bytes, so a
+ * default that demanded the same file would refuse every model a colleague
+ * sends.  A type no plugin provides is refused either way. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* newlocale, uselocale, strtod_l */
 #endif
@@ -872,7 +875,16 @@ static int mf_check_types(const mf_desc *d, const sae_registry *reg, const char 
                            *n->plugin ? n->plugin : "?", *n->plugin_file ? n->plugin_file : "linked in");
     types[i] = t;
     if (flags & SAE_LOAD_ANY_PLUGIN) continue;
-    const char *file = sae_registry_type_file(reg, t, NULL);
+    const sae_plugin *pl = NULL;
+    const char *file = sae_registry_type_file(reg, t, &pl);
+    const char *pname = pl && pl->name ? pl->name : "", *pver = pl && pl->version ? pl->version : "";
+    if (strcmp(pname, n->plugin) != 0 || strcmp(pver, n->plugin_version) != 0)
+      return sae_error_set(e, SAE_EPLUGIN,
+                           "%s: node %s: type '%s' now comes from plugin %s %s, saved with %s %s: "
+                           "its tensors may mean something else (sae.load(path, {check_plugins = "
+                           "false}) loads anyway)", path, n->name, n->type, pname, pver,
+                           n->plugin, n->plugin_version);
+    if (!(flags & SAE_LOAD_SAME_FILE)) continue;
     char sha[65];
     if (mf_plugin_sha(file, sha))
       return sae_error_set(e, SAE_EIO, "%s: node %s: cannot read plugin %s: %s", path, n->name,
@@ -880,8 +892,8 @@ static int mf_check_types(const mf_desc *d, const sae_registry *reg, const char 
     if (strcmp(sha, n->plugin_sha) != 0)
       return sae_error_set(e, SAE_EPLUGIN,
                            "%s: node %s: type '%s' now comes from %s (sha256 %.12s), saved with "
-                           "%s (sha256 %.12s): a changed plugin may read the tensors differently "
-                           "(sae.load(path, {check_plugins = false}) loads anyway)", path, n->name,
+                           "%s (sha256 %.12s), and check_plugins = \"sha256\" asks for the same "
+                           "file", path, n->name,
                            n->type, file ? file : "a linked-in plugin", *sha ? sha : "none",
                            *n->plugin_file ? n->plugin_file : "a linked-in plugin",
                            *n->plugin_sha ? n->plugin_sha : "none");

@@ -115,7 +115,9 @@ raises("/etc/passwd: not a MAT file", sae.load, "/etc/passwd")
 raises("cannot open", sae.load, file("none.mat"))
 raises("not a regular file", sae.load, "/tmp")
 raises("sae.load: unknown option 'check_plugin'", sae.load, p1, { check_plugin = false })
-raises("check_plugins must be true or false", sae.load, p1, { check_plugins = 0 })
+raises("check_plugins must be \"version\" (the default), \"sha256\" or false, got 0", sae.load, p1,
+       { check_plugins = 0 })
+same_model(net, sae.load(p1, { check_plugins = "sha256" }), X, "code")
 raises("not built", function() sae.model(3):add("dense"):save(path("unbuilt.mat")) end)
 raises("cannot create", function() net:save(file("nodir") .. "/x/y.mat") end)
 -- check_plugins = false loads the same model when nothing changed
