@@ -423,6 +423,7 @@ static void sgd_configure(lua_State *L, sae_sgd *s, int opt) {
 /* sae.sgd(net, {lr = 0.1, momentum = 0}) */
 static int l_sgd(lua_State *L) {
   sae_model *m = check_built(L, 1);
+  lua_settop(L, 2); /* the options (or nil) at 2: the userdata goes above them */
   lsae_sgd *box = lua_newuserdatauv(L, sizeof *box, 1);
   box->s = NULL;
   luaL_setmetatable(L, LSAE_SGD);
