@@ -8,12 +8,13 @@
 -- lua/sae/ that `sae` does not already reach (`bench.median`).  Every `###`
 -- heading of the page names one of them: `### sae.train(net, X, opts)`,
 -- `### net:add(type [, opts])`, `### m + B`.  The test fails listing the
--- names without a heading and the headings that name nothing.
+-- names without a heading, the headings that name nothing, the functions
+-- whose heading lacks a signature and the entries without a ```lua example.
 local sae = require "sae"
 
-local names = {} -- name -> true: what the code has
+local names = {} -- name -> "function" | "data" | "operator": what the code has
 local reached = {} -- function or table -> true: what `sae` reaches
-local function add(name) names[name] = true end
+local function add(name, kind) names[name] = kind end
 
 local function sorted_keys(t)
   local keys = {}
@@ -39,7 +40,7 @@ while queue[first] do
   first = first + 1
   for _, k in ipairs(sorted_keys(t)) do
     local v, name = t[k], prefix .. "." .. k
-    add(name)
+    add(name, type(v) == "function" and "function" or "data")
     if type(v) == "table" and has_function(v) and not reached[v] then
       names[name] = nil -- a module: its members are the names
       queue[#queue + 1] = { v, name }
@@ -63,12 +64,12 @@ local objects = { { "m", sae.matrix(1, 1) }, { "net", net }, { "opt", sae.sgd(ne
 local operator_heading = {} -- heading text -> name
 for _, o in ipairs(objects) do
   local var, mt = o[1], getmetatable(o[2])
-  for _, k in ipairs(sorted_keys(mt.__index)) do add(var .. ":" .. k) end
+  for _, k in ipairs(sorted_keys(mt.__index)) do add(var .. ":" .. k, "function") end
   for _, k in ipairs(sorted_keys(mt)) do
     if OPERATORS[k] then
       local heading = string.format(OPERATORS[k], var)
       operator_heading[heading] = heading
-      add(heading)
+      add(heading, "operator")
     elseif not INTERNAL[k] then
       error(string.format("%s's metatable has %s: give it a heading form in tests/lua/lua_api.lua",
                           var, k))
@@ -89,14 +90,15 @@ for _, m in ipairs(modules) do
   local mod = require("sae." .. m)
   for _, k in ipairs(sorted_keys(mod)) do
     local v = mod[k]
-    if type(v) == "function" and not reached[v] then add(m .. "." .. k) end
+    if type(v) == "function" and not reached[v] then add(m .. "." .. k, "function") end
   end
 end
 
--- The page's headings.
+-- The page's headings; a function's shows its signature, and every entry
+-- has an example (a ```lua block before the next heading).
 local path = top .. "/doc/lua-api.md"
-local documented, where = {}, {}
-local n = 0
+local documented, where, signature, example = {}, {}, {}, {}
+local n, current = 0, nil
 local f = assert(io.open(path))
 for line in f:lines() do
   n = n + 1
@@ -106,7 +108,12 @@ for line in f:lines() do
     if documented[name] then
       error(string.format("%s:%d: %s has a heading already at line %d", path, n, name, where[name]))
     end
-    documented[name], where[name] = true, n
+    documented[name], where[name], signature[name] = true, n, text:find("(", 1, true) ~= nil
+    current = name
+  elseif line:match("^##? ") then
+    current = nil
+  elseif current and line:match("^```lua%s*$") then
+    example[current] = true
   end
 end
 f:close()
@@ -118,8 +125,19 @@ end
 for name in pairs(documented) do
   if not names[name] then extra[#extra + 1] = string.format("%s (line %d)", name, where[name]) end
 end
+local unsigned, no_example = {}, {}
+for name, kind in pairs(names) do
+  if documented[name] and kind == "function" and not signature[name] then
+    unsigned[#unsigned + 1] = string.format("%s (line %d)", name, where[name])
+  end
+end
+for name in pairs(documented) do
+  if not example[name] then no_example[#no_example + 1] = string.format("%s (line %d)", name, where[name]) end
+end
 table.sort(missing)
 table.sort(extra)
+table.sort(unsigned)
+table.sort(no_example)
 local problems = {}
 if #missing > 0 then
   problems[#problems + 1] = string.format("%d public names without a `### name(...)` heading in "
@@ -128,6 +146,13 @@ end
 if #extra > 0 then
   problems[#problems + 1] = string.format("%d headings of doc/lua-api.md name nothing in the "
     .. "code: %s", #extra, table.concat(extra, ", "))
+end
+if #unsigned > 0 then
+  problems[#problems + 1] = "headings of functions without their signature, as in "
+    .. "`### sae.train(net, X, opts)`: " .. table.concat(unsigned, ", ")
+end
+if #no_example > 0 then
+  problems[#problems + 1] = "entries without a ```lua example: " .. table.concat(no_example, ", ")
 end
 if #problems > 0 then error(table.concat(problems, "; "), 0) end
 local count = 0
