@@ -509,6 +509,7 @@ static void sgd_configure(lua_State *L, sae_sgd *s, int opt, const char *fname) 
 static int l_sgd(lua_State *L) {
   sae_model *m = check_built(L, 1);
   lsae_check_has_cost(L, m);
+  lua_settop(L, 2); /* the options (or nil) at 2: the userdata goes above them */
   lsae_sgd *box = lua_newuserdatauv(L, sizeof *box, 1);
   box->s = NULL;
   luaL_setmetatable(L, LSAE_SGD);

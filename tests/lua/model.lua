@@ -83,4 +83,16 @@ do
   assert(sse == 1 and fvu == 0.25, "reconstruction_error: " .. sse .. ", " .. fvu)
   raises("shapes 2x2 and 1x2 differ", sae.reconstruction_error, X, Y:rowrange(1, 1))
 end
+
+-- sae.sgd(net) without options: the defaults (lr 0.1, momentum 0).  The
+-- optimiser's own userdata once sat where the options go and was refused.
+do
+  local net = sae.model(3)
+  net:add("dense", { n_out = 3 })
+  net:add("squared_error")
+  net:build()
+  local opt = sae.sgd(net)
+  assert(opt:lr() == 0.1, "sae.sgd(net): lr " .. opt:lr())
+  assert(opt:step(sae.matrix{ { 0.5, 2.385, -1 } }) > 0)
+end
 print("ok")
