@@ -60,8 +60,9 @@
  * node still evaluates (a monitoring decoder and a loss after it): dx passes
  * through the mask, dJ/dx = (dy .* M) W, which the registry-wide gradient
  * check verifies.  A monitoring decoder reconstructs with the same atoms by
- * `share`: a dense node (n_out = n_in, bias = 0) stores W as n_hid x n_in,
- * the orientation of this W, so share (not tie) makes y = z W = z A^T.
+ * `tie`: a dense node (n_out = n_in, bias = 0) stores its W as n_in x n_hid
+ * (a row per output unit), the transpose of this W, so tie (not share) makes
+ * y = z W^T = z A^T with this W read transposed.
  *
  * Shapes (m examples):  x, dx  m x n_in      W  n_hid x n_in (row j = atom A_j)
  *                       z, dy  m x n_hid

@@ -307,7 +307,7 @@ end
 
 local function check_file(file, what)
   if not (core.run and core.run.out) then -- lua5.4's require "sae", the repl
-    error(what .. ": figures go into a run's directory: run the script with saelab run", 3)
+    caller.error(what .. ": figures go into a run's directory: run the script with saelab run")
   end
   if type(file) ~= "string" or file == "" then
     caller.error(what .. ": file must be a file name such as \"cost.png\"")
@@ -585,6 +585,9 @@ end
 
 function report.finish()
   local run = core.run
+  if not run then -- lua5.4's require "sae", the repl: no run, no report
+    caller.error("report.finish: there is no run to report: run the script with saelab run")
+  end
   -- A script read from stdin (`saelab run -`) comes as run.source: the
   -- report keeps a copy, the only one there is, and reproduces from it.
   local src, err = run.source, nil
