@@ -38,9 +38,10 @@ local eps = sae.arg("eps", 1e-5)
 local gamma = sae.arg("gamma", 1e-2)
 local ae_lambda = sae.arg("ae_lambda", 0.05)
 local ae_epochs = sae.arg("ae_epochs", quick and 2 or 100)
-local ae_lr = sae.arg("ae_lr", 0.02)
+local ae_lr = sae.arg("ae_lr", 0.05)
 local ae_batch = sae.arg("ae_batch", 100)
 local ae_act = sae.arg("ae_activation", "linear") -- linear | relu
+local ae_tied = sae.arg("ae_tied", false)
 local only = sae.arg("models", "l1,topo,ae")
 local source = sae.arg("source", "auto")
 local size, grid, pool = 8, 11, 3
@@ -137,11 +138,13 @@ end
 ## The group-sparse autoencoder
 
 The lecture's model: z = W x + b (linear; `ae_activation=relu` puts a ReLU
-after it), the same 3 x 3 group penalty on z, x_hat = z D with D's 121 rows...
-in saelab's layout the decoder `dense` holds D^T as its 64 x 121 W, whose
-columns are the atoms: they are rescaled to unit norm after every SGD step
-(else the penalty is dodged by small codes and large atoms). Plain SGD with
-momentum 0.9 on minibatches of 100, the penalty weight per patch `ae_lambda`.
+after it), the same 3 x 3 group penalty on z, and x_hat = z D, D's 121 rows
+the atoms. saelab's decoder `dense` holds D^T, a 64 x 121 W whose columns are
+the atoms; they are rescaled to unit norm after every SGD step (else the
+penalty is dodged by small codes and large atoms). `ae_tied=1` ties the
+decoder to the encoder (D = W, as in reconstruction ICA) and normalises W's
+rows instead. SGD with momentum 0.9 on minibatches of 100; the penalty's
+weight per patch is `ae_lambda`.
 ]]
 local function train_autoencoder()
   local net = sae.model(n_vis)
@@ -149,15 +152,22 @@ local function train_autoencoder()
   if ae_act == "relu" then net:add("relu") end
   net:add("group", { name = "grp", lambda = ae_lambda, eps = eps, width = grid, size = pool,
                      wrap = 1 })
-  net:add("dense", { name = "dec", n_out = n_vis, bias = 0 })
+  net:add("dense", { name = "dec", n_out = n_vis, bias = 0, tie = ae_tied and "enc" or nil })
   net:add("squared_error")
   net:build()
-  local Wd = net:param("dec", "W")
+  -- the atoms: the decoder's columns, i.e. the rows of its W^T (tied: the encoder's rows)
   local D = sae.zeros(K, K)
   local function unit_columns()
-    local Wt = Wd:t()
-    for j = 1, K do D:set(j, j, 1 / Wt:row(j):norm()) end
-    Wd:copy(Wd * D)
+    if ae_tied then
+      local W = net:param("enc", "W")
+      for j = 1, K do D:set(j, j, 1 / W:row(j):norm()) end
+      W:copy(D * W)
+    else
+      local Wd = net:param("dec", "W")
+      local Wt = Wd:t()
+      for j = 1, K do D:set(j, j, 1 / Wt:row(j):norm()) end
+      Wd:copy(Wd * D)
+    end
   end
   unit_columns()
   local opt = sae.sgd(net, { lr = ae_lr, momentum = 0.9 })
@@ -223,13 +233,11 @@ if run.ae then
   sae.plot.curve { file = "cost_ae.png", series = { { y = costs, title = "group-sparse AE" } },
     xlabel = "epoch", ylabel = "cost", logy = true,
     caption = "Group-sparse autoencoder: mean minibatch cost per epoch." }
-  score("ae", "(iii) group-sparse autoencoder (encoder)", net:param("enc", "W"), costs[#costs], s)
-  -- the decoder's atoms, one per row of its W^T
-  local t = sae.topography.score(net:param("dec", "W"):t(), { h = size, w = size, grid = grid })
-  sae.plot.filters(net:param("dec", "W"):t(), { file = "filters_ae_decoder.png", h = size,
-    w = size, cols = grid, caption = "(iii) the decoder's unit-norm atoms on the grid." })
-  sae.report.metric("ae_decoder_ratio", t.ratio)
-  sae.report.text(string.format("The autoencoder's decoder atoms score %.3f.", t.ratio))
+  score("ae", "(iii) group-sparse autoencoder, encoder filters", net:param("enc", "W"),
+        costs[#costs], s)
+  -- the decoder's atoms, one per row of its W^T (tied: the encoder's rows)
+  local atoms = ae_tied and net:param("enc", "W") or net:param("dec", "W"):t()
+  score("ae_dec", "(iii) group-sparse autoencoder, decoder atoms", atoms, costs[#costs], s)
 end
 
 --[[
