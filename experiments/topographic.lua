@@ -193,7 +193,8 @@ end
 For each model: its filters drawn on the 11 x 11 grid (unit j at row
 ceil(j / 11), column j - 11 (row - 1), as the groups see them), the grid
 coloured by each filter's orientation (degrees; 0 and 180 are the same
-orientation, so the colour scale wraps), and the topography score.
+orientation: black and yellow on the palette are neighbours), and the
+topography score.
 ]]
 local rows, curves = {}, {}
 local function score(key, title, filters, cost, seconds)
