@@ -117,4 +117,35 @@ function M.dead_units(row)
   return dead
 end
 
+-- An explicit grouping for a `group` node built with groups = G (n_groups):
+-- groups is an array of n_groups groups, each an array of unit numbers
+-- (1..n, any overlap), with optional weights (>= 0, default 1) as
+-- `weights = {...}` beside them: { {1, 2, 3}, {3, 4, weights = {1, 0.5}} }.
+-- Writes the node's G (n_groups x n); returns G.  Errors name the group.
+function M.set_groups(net, node, groups)
+  local fname = "sae.models.set_groups"
+  caller.check(type(groups) == "table", fname .. ": groups must be an array of arrays of units")
+  local G = net:param(node, "G")
+  local n_groups, n = G:rows(), G:cols()
+  caller.check(#groups == n_groups, string.format(
+    "%s: %d groups given, node %s holds %d (its hyper-parameter groups)", fname, #groups,
+    tostring(node), n_groups))
+  G:fill(0)
+  for g, units in ipairs(groups) do
+    caller.check(type(units) == "table", string.format("%s: group %d is not an array", fname, g))
+    local w = units.weights
+    caller.check(w == nil or (type(w) == "table" and #w == #units), string.format(
+      "%s: group %d: weights must be an array as long as its units (%d)", fname, g, #units))
+    for k, j in ipairs(units) do
+      caller.check(math.type(j) == "integer" and j >= 1 and j <= n, string.format(
+        "%s: group %d names unit %s, outside 1..%d", fname, g, tostring(j), n))
+      local wj = w and w[k] or 1
+      caller.check(type(wj) == "number" and wj >= 0, string.format(
+        "%s: group %d: weight %s of unit %d must be a number >= 0", fname, g, tostring(wj), j))
+      G:set(g, j, G:get(g, j) + wj)
+    end
+  end
+  return G
+end
+
 return M
