@@ -1,0 +1,2 @@
+#include "test_plugins.h"
+int main(void) { return 0; }
