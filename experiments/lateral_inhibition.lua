@@ -35,8 +35,8 @@ local quick = sae.arg("quick", false)
 local n_patches = sae.arg("patches", quick and 600 or 10000)
 local n_eval = sae.arg("eval", quick and 200 or 1000)
 local lambda = sae.arg("lambda", 0.1)
-local strength = sae.arg("strength", 0.05)   -- S on an inhibited pair of the tree
-local epochs = sae.arg("epochs", quick and 2 or 15)
+local strength = sae.arg("strength", 0.1)   -- S on an inhibited pair of the tree
+local epochs = sae.arg("epochs", quick and 2 or 5)
 local batch = sae.arg("batch", 100)
 local lr = sae.arg("lr", 0.5)
 local iters = sae.arg("iters", quick and 100 or 300)
@@ -159,8 +159,9 @@ upper half (S_ij above the median of the off-diagonal entries: "inhibited").
 
 - **co-act**: P(z_i != 0 and z_j != 0), the mean over the pairs of the class;
   **lift**: the same over P(z_i != 0) P(z_j != 0) (1: independent);
-- **cos**: the mean cosine between the atoms of a pair (branch-mates or
-  neighbours are the "free" pairs, strangers the "inhibited" ones);
+- **cos**, **|cos|**: the mean cosine (and its absolute value) between the
+  atoms of a pair (branch-mates or neighbours are the "free" pairs, strangers
+  the "inhibited" ones);
 - **rel. error** ||X - Z D||^2 / ||X||^2 and **L0** (mean active units) at
   the same lambda; **iterations** of FISTA to converge on the 1000 patches.
 ]]
@@ -194,6 +195,7 @@ for _, meth in ipairs(methods) do
     meth.name, meth.ref, string.format("%.5f", st.coact_inhibited), string.format("%.5f", st.coact_free),
     string.format("%.2f", st.lift_inhibited), string.format("%.2f", st.lift_free),
     string.format("%.3f", st.cos_inhibited), string.format("%.3f", st.cos_free),
+    string.format("%.3f", st.abscos_inhibited), string.format("%.3f", st.abscos_free),
     string.format("%.3f", rel), string.format("%.2f", l0), info.iters,
   }
   for k, v in pairs(st) do metrics[meth.name .. "_" .. k] = v end
@@ -205,22 +207,25 @@ end
 sae.report.table {
   caption = "Inhibited against free pairs, reconstruction and sparsity at equal lambda",
   header = { "method", "pairs split by", "co-act inhibited", "co-act free", "lift inhibited",
-             "lift free", "cos inhibited", "cos free", "rel. error", "L0", "iterations" },
+             "lift free", "cos inhibited", "cos free", "|cos| inhibited", "|cos| free",
+             "rel. error", "L0", "iterations" },
   rows = rows,
 }
 for k, v in pairs(metrics) do sae.report.metric(k, v) end
 
 --[[
 For learned S: are similar atoms weakly inhibited? The correlation, over
-pairs i < j, between the atoms' cosine and S_ij, and the mean cosine of the
-10 % most and least inhibited pairs.
+pairs i < j, between the atoms' |cosine| and S_ij, and the mean |cosine| of
+the 10 % most and least inhibited pairs.
 ]]
 do
   local meth = methods[4]
   local D, S = meth.net:param("code", "D"), meth.net:param("code", "S")
-  local G = D * D:t()
+  local G = D * D:t()   -- unit atoms: cosines; their absolute values (sign is a phase)
   local pairs_ = {}
-  for i = 1, K do for j = i + 1, K do pairs_[#pairs_ + 1] = { s = S:get(i, j), c = G:get(i, j) } end end
+  for i = 1, K do
+    for j = i + 1, K do pairs_[#pairs_ + 1] = { s = S:get(i, j), c = math.abs(G:get(i, j)) } end
+  end
   local N = #pairs_
   local ms, mc = 0, 0
   for _, p in ipairs(pairs_) do ms, mc = ms + p.s, mc + p.c end
@@ -236,7 +241,8 @@ do
   for i = 1, dec do lo = lo + pairs_[i].c; hi = hi + pairs_[N - i + 1].c end
   sae.report.table {
     caption = "Learned S against atom similarity",
-    header = { "corr(cos, S)", "mean cos, 10% least inhibited", "mean cos, 10% most inhibited",
+    header = { "corr(|cos|, S)", "mean |cos|, 10% least inhibited",
+               "mean |cos|, 10% most inhibited",
                "S min", "S max" },
     rows = { { string.format("%.3f", corr), string.format("%.3f", lo / dec),
                string.format("%.3f", hi / dec), string.format("%.4g", pairs_[1].s),

@@ -150,6 +150,8 @@ end
 --   coact_inhibited, coact_free   P(z_i != 0 and z_j != 0), mean over pairs
 --   lift_inhibited, lift_free     sum P(both) / sum P(i) P(j): 1 = independent
 --   cos_inhibited, cos_free       mean cosine of the atoms (rows of D), when given
+--   abscos_inhibited, abscos_free the mean |cosine| (a variant of a feature may
+--                                 differ in sign or phase)
 --   n_inhibited, n_free           pairs in each class
 -- Z: codes (m x K).  D: the dictionary (K x n) or nil.
 function M.pair_stats(Z, R, D)
@@ -173,15 +175,15 @@ function M.pair_stats(Z, R, D)
       end
     end
   end
-  local acc = { inhibited = { n = 0, both = 0, indep = 0, cos = 0 },
-                free = { n = 0, both = 0, indep = 0, cos = 0 } }
+  local acc = { inhibited = { n = 0, both = 0, indep = 0, cos = 0, abscos = 0 },
+                free = { n = 0, both = 0, indep = 0, cos = 0, abscos = 0 } }
   for i = 1, K do
     for j = i + 1, K do
       local a = R:get(i, j) > 0 and acc.inhibited or acc.free
       a.n = a.n + 1
       a.both = a.both + C:get(i, j) / m
       a.indep = a.indep + p:get(1, i) * p:get(1, j)
-      if G then a.cos = a.cos + G:get(i, j) end
+      if G then a.cos, a.abscos = a.cos + G:get(i, j), a.abscos + math.abs(G:get(i, j)) end
     end
   end
   local out = {}
@@ -189,7 +191,10 @@ function M.pair_stats(Z, R, D)
     out["n_" .. name] = a.n
     out["coact_" .. name] = a.n > 0 and a.both / a.n or 0 / 0
     out["lift_" .. name] = a.indep > 0 and a.both / a.indep or 0 / 0
-    if G then out["cos_" .. name] = a.n > 0 and a.cos / a.n or 0 / 0 end
+    if G then
+      out["cos_" .. name] = a.n > 0 and a.cos / a.n or 0 / 0
+      out["abscos_" .. name] = a.n > 0 and a.abscos / a.n or 0 / 0
+    end
   end
   return out
 end
