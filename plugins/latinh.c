@@ -206,10 +206,11 @@ static int latinh_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, doub
                            nd->hp[LI_STEP], 0};
     nd->msg[0] = '\0';
     rc = sae_sparse_code(&p, x, y, &o, nd->ws, NULL, NULL, nd->msg);
-    if (rc) {
-      if (!strncmp(nd->msg, "sparse code: ", 13)) /* say who */
-        memmove(nd->msg, nd->msg + 13, strlen(nd->msg + 13) + 1);
-      return nd->msg[0] ? rc : SAE_FAIL(nd, rc, "latinh: inference failed");
+    if (rc) { /* the kernel's "sparse code: ..." becomes "latinh: ..." */
+      char why[SAE_MSG_SIZE - 16]; /* room for "latinh: " */
+      const char *rest = strncmp(nd->msg, "sparse code: ", 13) ? nd->msg : nd->msg + 13;
+      snprintf(why, sizeof why, "%.*s", (int)sizeof why - 1, rest[0] ? rest : "inference failed");
+      return SAE_FAIL(nd, rc, "latinh: %s", why);
     }
   }
   if (cost && m) {

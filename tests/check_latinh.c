@@ -248,7 +248,7 @@ START_TEST(test_step_above_one_over_L) {
   const char *hn[] = {"step"};
   const double hv[] = {10};
   sae_model *m = one_node(6, 1, hn, hv, rng);
-  forward_refuses(m, SAE_EHPARAM, "step eta = 10 is above 1/L");
+  forward_refuses(m, SAE_EHPARAM, "latinh: step eta = 10 is above 1/L");
   forward_refuses(m, SAE_EHPARAM, "(L = ");
   sae_model_free(m);
   gsl_rng_free(rng);
