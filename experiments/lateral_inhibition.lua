@@ -41,6 +41,7 @@ local batch = sae.arg("batch", 100)
 local lr = sae.arg("lr", 0.5)
 local iters = sae.arg("iters", quick and 100 or 300)
 local source = sae.arg("source", "auto")
+local only = sae.arg("methods", "L1,tree,grid,learned") -- a comma list: run only these
 local size = 8
 local n = size * size
 -- the forest: roots, children per root, grandchildren per child; the grid side
@@ -113,12 +114,20 @@ Minibatch SGD (`sae.train`) on the `latinh` node alone: its energy is the
 cost. The same seed before each build gives every method the same initial
 dictionary.
 ]]
-local methods = {
+local all_methods = {
   { name = "L1", S = nil, ref = "tree" },
   { name = "tree", S = S_tree, ref = "tree" },
   { name = "grid", S = S_grid, ref = "grid" },
   { name = "learned", learn = true, ref = "learned" },
 }
+local methods, by_name = {}, {}
+for _, meth in ipairs(all_methods) do
+  if ("," .. only .. ","):find("," .. meth.name .. ",", 1, true) then
+    methods[#methods + 1] = meth
+    by_name[meth.name] = meth
+  end
+end
+assert(#methods > 0, "methods=" .. only .. ": none of L1, tree, grid, learned")
 local results = {}
 for _, meth in ipairs(methods) do
   sae.seed(1234)
@@ -218,8 +227,8 @@ For learned S: are similar atoms weakly inhibited? The correlation, over
 pairs i < j, between the atoms' |cosine| and S_ij, and the mean |cosine| of
 the 10 % most and least inhibited pairs.
 ]]
-do
-  local meth = methods[4]
+if by_name.learned then
+  local meth = by_name.learned
   local D, S = meth.net:param("code", "D"), meth.net:param("code", "S")
   local G = D * D:t()   -- unit atoms: cosines; their absolute values (sign is a phase)
   local pairs_ = {}
@@ -263,30 +272,39 @@ the grid; L1's and learned's in unit order.
 local function reorder(D, order)
   return D:select(order)
 end
-sae.plot.filters(reorder(methods[2].net:param("code", "D"), tree_order), {
-  file = "dict_tree.png", h = size, w = size, cols = per_root,
-  caption = "Tree S: one root's subtree per row (root, then each child and its children).",
-})
-sae.plot.filters(methods[3].net:param("code", "D"), {
-  file = "dict_grid.png", h = size, w = size, cols = side,
-  caption = "Grid S: the atoms on the grid (free within a 3 x 3 neighbourhood).",
-})
-sae.plot.filters(methods[1].net:param("code", "D"), {
-  file = "dict_l1.png", h = size, w = size, cols = side, caption = "L1 (S = 0).",
-})
-sae.plot.filters(methods[4].net:param("code", "D"), {
-  file = "dict_learned.png", h = size, w = size, cols = side, caption = "Learned S.",
-})
-sae.plot.heatmap(S_tree:select(tree_order):t():select(tree_order), {
-  file = "S_tree.png", title = "tree S (display order)", caption = "The tree's S.",
-})
-sae.plot.heatmap(S_grid, { file = "S_grid.png", title = "grid S", caption = "The grid's S." })
-sae.plot.heatmap(methods[4].S0, {
-  file = "S_learned_start.png", title = "learned S at the start", caption = "Learned S: its start.",
-})
-sae.plot.heatmap(methods[4].net:param("code", "S"), {
-  file = "S_learned.png", title = "learned S", caption = "Learned S after training.",
-})
+if by_name.tree then
+  sae.plot.filters(reorder(by_name.tree.net:param("code", "D"), tree_order), {
+    file = "dict_tree.png", h = size, w = size, cols = per_root,
+    caption = "Tree S: one root's subtree per row (root, then each child and its children).",
+  })
+  sae.plot.heatmap(S_tree:select(tree_order):t():select(tree_order), {
+    file = "S_tree.png", title = "tree S (display order)", caption = "The tree's S.",
+  })
+end
+if by_name.grid then
+  sae.plot.filters(by_name.grid.net:param("code", "D"), {
+    file = "dict_grid.png", h = size, w = size, cols = side,
+    caption = "Grid S: the atoms on the grid (free within a 3 x 3 neighbourhood).",
+  })
+  sae.plot.heatmap(S_grid, { file = "S_grid.png", title = "grid S", caption = "The grid's S." })
+end
+if by_name.L1 then
+  sae.plot.filters(by_name.L1.net:param("code", "D"), {
+    file = "dict_l1.png", h = size, w = size, cols = side, caption = "L1 (S = 0).",
+  })
+end
+if by_name.learned then
+  sae.plot.filters(by_name.learned.net:param("code", "D"), {
+    file = "dict_learned.png", h = size, w = size, cols = side, caption = "Learned S.",
+  })
+  sae.plot.heatmap(by_name.learned.S0, {
+    file = "S_learned_start.png", title = "learned S at the start",
+    caption = "Learned S: its start.",
+  })
+  sae.plot.heatmap(by_name.learned.net:param("code", "S"), {
+    file = "S_learned.png", title = "learned S", caption = "Learned S after training.",
+  })
+end
 for _, meth in ipairs(methods) do
   local Z = meth.Z:rowrange(1, 20)
   if meth.name == "tree" then Z = Z:t():select(tree_order):t() end
