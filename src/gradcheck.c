@@ -18,7 +18,17 @@
  * This needs no knowledge of which hyper-parameter weighs the cost (choosing
  * a lambda that makes a term dominate would), and it loses nothing unless the
  * cost's gradient exceeds the output's by ~1e6, where the subtraction's
- * rounding reaches the smooth tolerance. */
+ * rounding reaches the smooth tolerance.
+ *
+ * An argmin type (SAE_TYPE_ARGMIN: lateral inhibition's code z* = argmin_z
+ * E(x, z; theta)) is checked on its own energy alone, at the code held fixed:
+ * the analytic side runs inference once (TRAIN) and backward(dy = 0), the
+ * numeric side evaluates E(x, z*; theta +- h) in SAE_MODE_ENERGY, which keeps
+ * z*.  That is what backward claims (the envelope theorem: d(min_z E)/dtheta =
+ * dE/dtheta at z*), exactly, whatever the inner iterations; whether z* is
+ * close enough to the minimum for the claim to hold of E* = min_z E is the
+ * model check's job (sae_gradcheck_model re-runs inference at every point).
+ * The output part does not apply: nothing backpropagates through an argmin. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +47,7 @@ static const char *const part_name[N_PARTS] = {"cost", "output"};
 
 typedef struct gc_fn {
   sae_model *m;
-  const sae_batch *b;
+  const sae_batch *b; /* the numeric side's batch (SAE_MODE_ENERGY for an argmin type) */
   const gsl_matrix *probe; /* R (PART_OUTPUT) */
   int part;
   double *v; /* the entry being varied */
@@ -178,8 +188,8 @@ static double model_tol(const sae_model *m) {
 /* Checks theta, and the input when x is given (then writable, and b->x).
  * probe NULL: one part, J = the model's cost.  Otherwise the two parts of a
  * type check (see the top of the file). */
-static int gc_run(sae_model *m, const sae_batch *b, const gsl_matrix *probe, gsl_matrix *x,
-                  double tol, sae_gradcheck_result *r, sae_error *e) {
+static int gc_run(sae_model *m, const sae_batch *b, const sae_batch *nb, const gsl_matrix *probe,
+                  gsl_matrix *x, double tol, sae_gradcheck_result *r, sae_error *e) {
   gsl_vector *theta = sae_model_theta(m);
   const size_t np = theta->size, n_parts = probe ? N_PARTS : 1;
   gsl_vector *g[N_PARTS] = {NULL, NULL};
@@ -199,7 +209,7 @@ static int gc_run(sae_model *m, const sae_batch *b, const gsl_matrix *probe, gsl
     if (x) gsl_matrix_sub(dx[PART_OUTPUT], dx[PART_COST]);
   }
   const signed char *dir = sae_model_direction(m);
-  gc_fn f = {m, b, probe, PART_COST, NULL, 0, e};
+  gc_fn f = {m, nb, probe, PART_COST, NULL, 0, e};
   gc_acc acc[N_PARTS];
   memset(acc, 0, sizeof acc);
   for (size_t i = 0; i < np && !rc; i++)
@@ -226,7 +236,7 @@ int sae_gradcheck_model_tol(sae_model *m, const sae_batch *b, double tol,
                             sae_gradcheck_result *r, sae_error *e) {
   if (!(tol >= 0) || !isfinite(tol))
     return sae_error_set(e, SAE_EHPARAM, "gradcheck: tol must be a finite number > 0, got %g", tol);
-  return gc_run(m, b, NULL, NULL, tol > 0 ? tol : model_tol(m), r, e);
+  return gc_run(m, b, b, NULL, NULL, tol > 0 ? tol : model_tol(m), r, e);
 }
 
 int sae_gradcheck_model(sae_model *m, const sae_batch *b, sae_gradcheck_result *r, sae_error *e) {
@@ -345,7 +355,13 @@ int sae_gradcheck_type(const sae_type *t, size_t n_hp, const char *const *hp_nam
   for (size_t i = 0; i < M; i++)
     for (size_t j = 0; j < n_out; j++) gsl_matrix_set(probe, i, j, gsl_ran_gaussian(rng, 1.0));
   sae_batch b = {M, x, target, labels, SAE_MODE_TRAIN};
-  rc = gc_run(m, &b, probe, x, model_tol(m), r, e);
+  if (t->flags & SAE_TYPE_ARGMIN) { /* its own energy at z* held fixed: see the top */
+    sae_batch nb = b;
+    nb.mode = SAE_MODE_ENERGY;
+    rc = gc_run(m, &b, &nb, NULL, x, model_tol(m), r, e);
+  } else {
+    rc = gc_run(m, &b, &b, probe, x, model_tol(m), r, e);
+  }
 done:
   gsl_matrix_free(probe);
   gsl_matrix_free(target);

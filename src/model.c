@@ -44,6 +44,26 @@ static int is_reg(const node_rec *r) { return r->nd.type->kind == SAE_KIND_REGUL
 static int is_cost(const node_rec *r) {
   return r->nd.type->kind == SAE_KIND_LOSS || r->nd.type->kind == SAE_KIND_PENALTY;
 }
+/* Its output is an argmin with its own energy as cost (SAE_TYPE_ARGMIN). */
+static int is_argmin(const node_rec *r) { return (r->nd.type->flags & SAE_TYPE_ARGMIN) != 0; }
+
+/* A loss or penalty fed, through any chain of nodes, by an argmin code would
+ * send a gradient into the argmin, which its backward cannot give (it would
+ * need implicit differentiation): refused at build, naming both nodes. */
+static int check_argmin_downstream(const sae_model *m, sae_error *e) {
+  for (size_t i = 0; i < m->n; i++) {
+    const node_rec *r = &m->node[i];
+    if (!is_cost(r)) continue;
+    for (int j = r->input; j >= 0; j = m->node[j].input)
+      if (is_argmin(&m->node[j]))
+        return sae_error_set(e, SAE_ETYPE,
+                             "%s (%s) is downstream of %s (%s), whose code is an argmin: no loss "
+                             "or penalty may train through it (it has its own energy; "
+                             "reconstruct outside the model)",
+                             r->name, r->nd.type->name, m->node[j].name, m->node[j].nd.type->name);
+  }
+  return 0;
+}
 
 sae_model *sae_model_alloc(size_t n_in) {
   if (n_in == 0) return NULL;
@@ -284,7 +304,8 @@ static void init_tensor(gsl_matrix *w, const sae_tensor_spec *s, gsl_rng *rng) {
 int sae_model_build(sae_model *m, gsl_rng *rng, sae_error *e) {
   if (m->built) return sae_error_set(e, SAE_ESTATE, "build() called twice");
   if (m->n == 0) return sae_error_set(e, SAE_ESTATE, "the model has no nodes: add some first");
-  int rc;
+  int rc = check_argmin_downstream(m, e);
+  if (rc) return rc;
   size_t total = 0;
   for (size_t i = 0; i < m->n; i++) {
     node_rec *r = &m->node[i];
@@ -349,7 +370,8 @@ static int reserve(sae_model *m, size_t mb, sae_error *e) {
       if (is_reg(r)) continue;
       gsl_matrix *y = gsl_matrix_alloc(mb, r->nd.n_out), *dy = gsl_matrix_alloc(mb, r->nd.n_out);
       double *ws = NULL;
-      if (r->nd.ws_per_example && !(ws = malloc(mb * r->nd.ws_per_example * sizeof *ws))) {
+      const size_t nws = mb * r->nd.ws_per_example + r->nd.ws_fixed;
+      if (nws && !(ws = malloc(nws * sizeof *ws))) {
         gsl_matrix_free(y);
         gsl_matrix_free(dy);
         return sae_error_set(e, SAE_ENOMEM, "out of memory for a batch of %zu", mb);
@@ -628,7 +650,7 @@ size_t sae_model_out_node(const sae_model *m) {
 
 int sae_model_has_cost(const sae_model *m) {
   for (size_t i = 0; i < m->n; i++)
-    if (is_cost(&m->node[i]) || is_reg(&m->node[i])) return 1;
+    if (is_cost(&m->node[i]) || is_reg(&m->node[i]) || is_argmin(&m->node[i])) return 1;
   return 0;
 }
 

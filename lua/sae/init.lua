@@ -29,6 +29,7 @@ sae.reconstruction_error = require("sae.eval").reconstruction_error
 sae.models = require "sae.models"
 sae.checkpoint = require "sae.checkpoint"
 sae.topography = require "sae.topography"
+sae.latinh = require "sae.latinh"
 sae.gradcheck = core.gradcheck_type
 sae.lbfgs = core.lbfgs
 

@@ -113,7 +113,10 @@ typedef struct sae_tensor_spec {
 
 typedef enum sae_mode {
   SAE_MODE_TRAIN = 0, /* training: e.g. top-k keeps k */
-  SAE_MODE_EVAL = 1   /* encoding for features: e.g. top-k keeps alpha*k */
+  SAE_MODE_EVAL = 1,  /* encoding for features: e.g. top-k keeps alpha*k */
+  SAE_MODE_ENERGY = 2 /* only for SAE_TYPE_ARGMIN nodes, from the gradient check: forward
+                         keeps y as the previous forward left it (the code z*, held fixed)
+                         and only adds its energy E(x, z*; theta) to *cost */
 } sae_mode;
 
 /* The batch in flight; the host sets nd->batch before forward/backward/update. */
@@ -151,11 +154,25 @@ typedef struct sae_node {
   gsl_rng *rng;                      /* the host's seeded generator */
   const sae_batch *batch;            /* the batch in flight (forward, backward, update) */
   char msg[SAE_MSG_SIZE];            /* why the last call failed (plugin writes) */
+
+  /* Appended (ABI 1 grows): written by setup(), 0 by default.  Doubles of
+   * workspace that do not grow with the batch (a K x K Gram matrix): the
+   * host allocates ws as m_max * ws_per_example + ws_fixed doubles.  A plugin
+   * that sets it needs a host that has the field (this header's). */
+  size_t ws_fixed;
 } sae_node;
 
 #define SAE_TYPE_NONSMOOTH 0x1u /* kinks (relu, |x|, top-k): gradient check at 1e-6, not 1e-9 */
 #define SAE_TYPE_LABELS 0x2u    /* needs batch->labels (classifier branch) */
 #define SAE_TYPE_TARGET 0x4u    /* needs batch->target (a reconstruction loss) */
+/* The output is an argmin z* = argmin_z E(x, z; theta) found inside forward,
+ * which adds E(x, z*) to the cost; backward gives the envelope gradient
+ * dE/dtheta at z* held fixed and refuses a non-zero dy (nothing may
+ * backpropagate through the argmin).  The host then: refuses, at build, a
+ * loss or penalty downstream of the node; checks the type's gradient on its
+ * own energy at a fixed code (SAE_MODE_ENERGY), not through the argmin; counts
+ * the node as a cost (a model of it alone trains).  Lateral inhibition. */
+#define SAE_TYPE_ARGMIN 0x8u
 
 typedef struct sae_type {
   const char *name;     /* unique over all plugins: "dense", "kl", "topk" */

@@ -258,9 +258,15 @@ static inline double sae_sc_energy(const sae_sc_problem *p, const gsl_matrix *X,
     const double *r = gsl_matrix_const_ptr(&R.matrix, i, 0), *z = gsl_matrix_const_ptr(Z, i, 0);
     for (size_t j = 0; j < n; j++) e += 0.5 * r[j] * r[j];
     for (size_t j = 0; j < K; j++) e += p->lambda * fabs(z[j]);
-    if (p->S)
-      for (size_t j = 0; j < K; j++)
-        for (size_t l = 0; l < K; l++) e += fabs(z[j]) * gsl_matrix_get(p->S, j, l) * fabs(z[l]);
+    if (p->S) /* over the active pairs only: O(L0^2) a row, not O(K^2) (codes are sparse) */
+      for (size_t j = 0; j < K; j++) {
+        if (z[j] == 0.0) continue;
+        const double *Sj = gsl_matrix_const_ptr(p->S, j, 0);
+        double acc = 0.0;
+        for (size_t l = 0; l < K; l++)
+          if (z[l] != 0.0) acc += Sj[l] * fabs(z[l]);
+        e += fabs(z[j]) * acc;
+      }
   }
   return e;
 }
