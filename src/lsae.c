@@ -441,6 +441,7 @@ int lsae_open_core(lua_State *L) {
   lsae_open_model(L);
   lsae_open_modelfile(L); /* after the model metatable exists */
   lsae_open_optim(L);
+  lsae_open_sparse(L);
   lsae_open_plot(L);
   return 1;
 }

@@ -109,6 +109,7 @@ void lsae_open_util(lua_State *L);
 void lsae_open_data(lua_State *L);
 void lsae_open_optim(lua_State *L);
 void lsae_open_modelfile(lua_State *L); /* after lsae_open_model: adds net:save */
+void lsae_open_sparse(lua_State *L);  /* sae.sparse_code, sae.ista_matrices */
 
 /* The module table of "sae.core" (lua/sae/init.lua builds `sae` on it), for
  * a host that ran lsae_setup first: saelab's package.preload["sae.core"].  A
