@@ -164,3 +164,24 @@ do -- the classifier branch needs labels
   raises("needs labels", function() net:eval(sae.rand(2, 6)) end)
 end
 print("lista: ok")
+
+-- ---- sae.models.lista_init: T lista steps from ISTA's start are T ISTA steps ----
+do
+  local D = sae.rand(5, 6, { dist = "normal" })
+  for _, shrink in ipairs { 0, 1 } do
+    local net = sae.model(6):add("lista", { name = "enc", n_hid = 5, T = 4, shrink = shrink }):build()
+    local eta = sae.models.lista_init(net, "enc", D, { lambda = 0.2 })
+    local X = sae.rand(3, 6)
+    net:forward(X)
+    local Z, info = sae.sparse_code(D, X, { lambda = 0.2, nonneg = shrink == 1, fista = false,
+                                            max_iter = 4, tol = 0 })
+    near(info.eta, eta, 0, "eta")
+    assert(net:output("enc"):equal(Z, 1e-12), "lista_init: 4 ISTA steps, shrink " .. shrink)
+  end
+  local net = sae.model(6):add("lista", { name = "enc", n_hid = 5, T = 2 }):build()
+  raises("sae.models.lista_init: D is 4 x 6, but node enc's dictionary is n_hid x n_in = 5 x 6",
+         function() sae.models.lista_init(net, "enc", sae.rand(4, 6)) end)
+  raises("unknown option 'lamda'", function() sae.models.lista_init(net, "enc", D, { lamda = 1 }) end)
+  raises("lambda must be a number >= 0", function() sae.models.lista_init(net, "enc", D, { lambda = -1 }) end)
+end
+print("lista_init: ok")
