@@ -19,7 +19,7 @@ learning rate of each matrix is divided by the number of times it is used
 in the unrolled network (E and b: T, S: T-1) and the classifier's by 5.
 
 In saelab: the `lista` type (plugins/lista.c, ReLU-shrink, BPTT inside the
-node, `e_max_norm`), `l2norm`, `dense` with `max_norm` (on rows, or with
+node, `max_norm`), `l2norm`, `dense` with `max_norm` (on rows, or with
 `norm_axis = 1` on columns), `softmax`, `l1`, and `sae.train`'s `lr_scale`
 and `checkpoint`. The table of the paper, section 4:
 
@@ -101,7 +101,7 @@ decoder follows it (a penalty passes its input through).
 local function build(K, T, with_classifier)
   local net = sae.model(784)
   net:add("lista", { name = "code", n_hid = K, T = T, shrink = 1,
-                     e_max_norm = T > 1 and 1.25 / (T - 1) or 1.25 })
+                     max_norm = T > 1 and 1.25 / (T - 1) or 1.25 })
   if with_classifier then
     net:add("l2norm", { name = "zn", input = "code", eps = zn_eps })
     net:add("dense", { name = "cls", n_out = 10, max_norm = 5 })

@@ -38,8 +38,8 @@
  * Cost per batch: forward 2 m n_in K + 2 (T-1) m K^2; backward about twice.
  *
  * Tensors: We (DECAY), Sl, b.  They are read as stored, so they cannot be tied
- * transposed to another node's (share works).  project(): with e_max_norm > 0
- * every row of We longer than e_max_norm is scaled back to it (DrSAE bounds
+ * transposed to another node's (share works).  project(): with max_norm > 0
+ * every row of We longer than max_norm is scaled back to it (DrSAE bounds
  * the rows of E by 1.25/(T-1), section 3).
  *
  * Initial values: We ~ N(0, 1/n_in) (x We^T of order |x|), Sl ~ N(0, 0.09/K)
@@ -92,7 +92,7 @@ static const sae_hparam lista_hparams[] = {
             "unrolled iterations (the workspace holds all T)"},
   [LI_SHRINK] = {"shrink", 1, 0, 1, SAE_HP_INT,
                  "1: max(0, v - b) (DrSAE, non-negative); 0: soft threshold (LISTA)"},
-  [LI_E_MAX_NORM] = {"e_max_norm", 0, 0, 1e9, 0,
+  [LI_E_MAX_NORM] = {"max_norm", 0, 0, 1e9, 0,
                      "project(): rows of We at most this long (DrSAE: 1.25/(T-1)); 0: no bound"},
   {NULL, 0, 0, 0, 0, NULL}
 };
@@ -219,7 +219,7 @@ static int lista_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y
   return SAE_OK;
 }
 
-/* Rows of We longer than e_max_norm scaled back onto the ball. */
+/* Rows of We longer than max_norm scaled back onto the ball. */
 static int lista_project(sae_node *nd) {
   const double c = nd->hp[LI_E_MAX_NORM];
   if (!(c > 0)) return SAE_OK;

@@ -1,6 +1,6 @@
 -- tests/lua/lista.lua -- the LISTA / DrSAE types from Lua: lista's forward
 -- against the recurrence written out with matrices, l2norm, the norm bounds
--- (lista's e_max_norm, dense's max_norm on rows or columns), sgd's lr_scale,
+-- (lista's max_norm, dense's max_norm on rows or columns), sgd's lr_scale,
 -- sae.train's checkpoint and resume, and the bad-input errors.
 local sae = require "sae"
 local expect = require "expect"
@@ -47,7 +47,7 @@ end
 -- ---- the norm bounds: project() ----
 do
   local net = sae.model(6)
-  net:add("lista", { name = "enc", n_hid = 5, T = 2, e_max_norm = 0.25 })
+  net:add("lista", { name = "enc", n_hid = 5, T = 2, max_norm = 0.25 })
   net:add("dense", { name = "cls", n_out = 3, max_norm = 0.5 })               -- rows
   net:add("dense", { name = "dec", n_out = 6, max_norm = 0.7, norm_axis = 1 }) -- columns
   net:add("squared_error")
@@ -152,7 +152,7 @@ end
 local function add(opts) return function() sae.model(6):add("lista", opts) end end
 raises("T", add { T = 0 })
 raises("n_hid", add { n_hid = 0 })
-raises("e_max_norm", add { e_max_norm = -1 })
+raises("max_norm", add { max_norm = -1 })
 raises("max_norm", function() sae.model(6):add("dense", { max_norm = -0.5 }) end)
 raises("eps", function() sae.model(6):add("l2norm", { eps = 0 }) end)
 do -- the classifier branch needs labels
@@ -185,3 +185,14 @@ do
   raises("lambda must be a number >= 0", function() sae.models.lista_init(net, "enc", D, { lambda = -1 }) end)
 end
 print("lista_init: ok")
+
+-- ---- L-BFGS: a dense node projects only with max_norm > 0 ----
+do
+  local X = sae.rand(5, 4)
+  local free = sae.model(4):add("dense", { n_out = 4 }):add("squared_error"):build()
+  sae.lbfgs(free, X, { max_iter = 2 })
+  local bounded = sae.model(4):add("dense", { name = "d", n_out = 4, max_norm = 1 })
+                             :add("squared_error"):build()
+  raises("L-BFGS: node d (dense) projects its parameters", function() sae.lbfgs(bounded, X) end)
+end
+print("lbfgs and max_norm: ok")
