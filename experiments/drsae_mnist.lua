@@ -80,7 +80,7 @@ for i, j in ipairs(tr_idx) do ytr[i] = digits[j] + 1 end
 for i, j in ipairs(va_idx) do yva[i] = digits[j] + 1 end
 for i = 1, #dte do yte[i] = dte[i] + 1 end
 -- the training error is followed on the first images of the split
-local Xtr_part, ytr_part = Xtr:rowrange(1, math.min(Xtr:rows(), n_val)), {}
+local Xtr_part, ytr_part = Xtr:rowrange(1, math.min(Xtr:rows(), 2000)), {}
 for i = 1, Xtr_part:rows() do ytr_part[i] = ytr[i] end
 sae.report.table {
   header = { "set", "examples", "from" },
@@ -132,12 +132,15 @@ local function error_rate(net, Xs, ys)
 end
 
 local function pct(x) return string.format("%.2f %%", 100 * x) end
+-- What decides a phase's numbers up to any epoch, for its checkpoint: not
+-- its own number of epochs (no schedule: a longer run starts as a shorter
+-- one), so a run may be lengthened and go on from its checkpoint.
 local function signature(name, phase)
-  return string.format("drsae %s %s seed %d quick %s images %d val %d pre %d fine %d "
-                       .. "lambda %.17g lr %.17g momentum %.17g batch %d zn_eps %.17g "
-                       .. "cls_scale %.17g", name, phase, sae.run.seed, tostring(quick), n_images,
-                       n_val, pre_epochs, fine_epochs, lambda, lr, momentum, batch, zn_eps,
-                       cls_scale)
+  return string.format("drsae %s %s seed %d quick %s images %d val %d lambda %.17g lr %.17g "
+                       .. "momentum %.17g batch %d%s", name, phase, sae.run.seed, tostring(quick),
+                       n_images, n_val, lambda, lr, momentum, batch,
+                       phase == "fine" and string.format(" pre %d zn_eps %.17g cls_scale %.17g",
+                                                         pre_epochs, zn_eps, cls_scale) or "")
 end
 
 --[[
