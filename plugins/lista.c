@@ -16,7 +16,9 @@
  *
  * h_b is the shrinkage of <saelab/sparse.h> with threshold b_j for unit j:
  * shrink = 1 (default, DrSAE) max(0, v - b_j); shrink = 0 (LISTA) the soft
- * threshold sign(v) max(|v| - b_j, 0).  ISTA on a dictionary D (K x n, atoms
+ * threshold sign(v) max(|v| - b_j, 0) (meant for b_j >= 0: a negative b_j makes
+ * it jump at v = 0; nothing clamps b, since project() stays the max-norm
+ * bound alone, design.md 8.5).  ISTA on a dictionary D (K x n, atoms
  * as rows) with step eta and weight lambda is the special case We = eta D,
  * Sl = I - eta D D^T, b = eta lambda (sae_sc_ista_matrices).
  *
