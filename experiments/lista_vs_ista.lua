@@ -127,10 +127,12 @@ sae.report.table {
                           n_train, epochs),
   rows = rows,
 }
+-- sae.plot.curve has a log y axis but no log x: x is drawn as log10(iterations).
 local ix, lx = {}, {}
-for i, k in ipairs(ITERS) do ix[i] = k end
-for i, T in ipairs(TS) do lx[i] = T end
-sae.plot.curve { file = "lista_vs_ista.png", xlabel = "iterations", ylabel = "||z - z*||^2",
+for i, k in ipairs(ITERS) do ix[i] = math.log(k, 10) end
+for i, T in ipairs(TS) do lx[i] = math.log(T, 10) end
+sae.plot.curve { file = "lista_vs_ista.png", xlabel = "log10(iterations)", ylabel = "||z - z*||^2",
+                 logy = true,
                  series = { { x = ix, y = ista, title = "ISTA" }, { x = ix, y = fista, title = "FISTA" },
                             { x = lx, y = lista_err, title = "LISTA (trained)" } },
                  caption = "Code prediction error against iterations: ISTA, FISTA, LISTA" }
