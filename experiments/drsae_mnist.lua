@@ -40,8 +40,9 @@ local sae = require "sae"
 
 local quick = sae.arg("quick", false)
 local configs_arg = sae.arg("configs", quick and "20x3,20x2" or "400x11,200x11,200x2")
-local pre_epochs = sae.arg("pre_epochs", quick and 1 or 3)
+local pre_epochs = sae.arg("pre_epochs", 1)
 local fine_epochs = sae.arg("fine_epochs", quick and 2 or 20)
+-- (the run of doc/drsae.md: pre_epochs=1 fine_epochs=20)
 local lambda = sae.arg("lambda", 0.01)
 -- z / sqrt(eps + ||z||^2): an eps well above 1e-8 keeps the classifier's
 -- gradient through the normalisation bounded when a code is nearly zero.
@@ -49,7 +50,7 @@ local zn_eps = sae.arg("zn_eps", 1e-2)
 -- The classifier's rate factor: the paper's is 1/5; 1 did better on the
 -- validation runs of doc/drsae.md (our runs are far shorter than the paper's).
 local cls_scale = sae.arg("cls_scale", 1)
-local lr = sae.arg("lr", 0.05)
+local lr = sae.arg("lr", 0.02)
 local momentum = sae.arg("momentum", 0.9)
 local batch = sae.arg("batch", 50)
 local ckpt = sae.arg("checkpoint", "") -- a path prefix: one checkpoint per phase and encoder
