@@ -243,20 +243,38 @@ sae.plot.filters(net:param("dec", "W"):t():rowrange(1, nshow), { file = "filters
                  w = 28, cols = 10, caption = "Columns of D (decoder atoms), same units" })
 sae.plot.heatmap(net:param("code", "Sl"), { file = "S.png", title = "S (explaining-away matrix)",
                  caption = "S, " .. K .. " x " .. K })
--- code across iterations
+-- code across iterations: the units most active at t = T, their z^t against t
 local x1 = Xte:rowrange(1, 1)
-local Zt = sae.matrix(T, K)
+local Zt = {}
 for t = 1, T do
   local n = sae.model(784):add("lista", { name = "c", n_hid = K, T = t }):build()
   n:param("c", "We"):copy(net:param("code", "We"))
   n:param("c", "Sl"):copy(net:param("code", "Sl"))
   n:param("c", "b"):copy(net:param("code", "b"))
   n:forward(x1)
-  Zt:rowrange(t, t):copy(n:output("c"))
+  Zt[t] = n:output("c"):copy()
 end
-sae.plot.heatmap(Zt, { file = "code_iterations.png", xlabel = "unit", ylabel = "iteration t",
-                 title = "z^t of test digit 1", caption = "The code of the first test digit (a "
-                 .. (yte[1] - 1) .. ") at each iteration t = 1.." .. T })
+local units = {}
+for j = 1, K do units[j] = j end
+table.sort(units, function(a, b) return Zt[T]:get(1, a) > Zt[T]:get(1, b) end)
+local zseries, active = {}, 0
+for j = 1, K do if Zt[T]:get(1, j) > 0 then active = active + 1 end end
+for i = 1, math.min(8, K) do
+  local ys, xs = {}, {}
+  for t = 1, T do xs[t], ys[t] = t, Zt[t]:get(1, units[i]) end
+  zseries[i] = { x = xs, y = ys, title = "unit " .. units[i] }
+end
+sae.plot.curve { file = "code_iterations.png", series = zseries, xlabel = "iteration t",
+                 ylabel = "z^t", caption = string.format("The code of the first test digit (a %d) "
+                 .. "across the iterations: the 8 units largest at t = T (%d of %d units active "
+                 .. "at T)", yte[1] - 1, active, K) }
+-- dead units: never active on the validation images
+net:forward(Xva, { labels = yva })
+local Zva = net:output("code")
+local dead = 0
+for j = 1, K do if Zva:col(j):max() <= 0 then dead = dead + 1 end end
+sae.report.metric("dead_units", dead)
+sae.report.text(string.format("%d of %d units are never active on the validation images.", dead, K))
 -- units sorted by the norm of their classifier weights (columns of C)
 local C = net:param("cls", "W")
 local order = {}
