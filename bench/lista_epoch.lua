@@ -41,11 +41,14 @@ net:add("l1", { lambda = 0.01 })
 net:add("dense", { name = "dec", n_out = n, bias = 0, max_norm = 1, norm_axis = 1 })
 net:add("squared_error")
 net:build()
+net:param("code", "b"):fill(0) -- as experiments/drsae_mnist.lua starts it
+local scale = { ["code.We"] = 1 / T, ["code.b"] = 1 / T, ["code.Sl"] = 1 / math.max(T - 1, 1) }
 
 local times = {}
 for e = 1, epochs do
   local t0 = sae.clock()
-  sae.train(net, X, { epochs = 1, batch = batch, lr = 0.02, momentum = 0.9, quiet = true })
+  sae.train(net, X, { epochs = 1, batch = batch, lr = 0.02, momentum = 0.9, quiet = true,
+                        lr_scale = scale })
   times[e] = sae.clock() - t0
   print(string.format("epoch %d: %.2f s  (%.1f GFLOP/s)", e, times[e], flops / times[e] / 1e9))
 end
