@@ -29,13 +29,14 @@
  * weights (and the same runs) as before the layout changed.
  *
  * Hyper-parameters: n_out (FIXED), init_scale (< 0: the rule above; else r),
- * bias (1: include b, 0: y = x W^T; FIXED).  No state, no workspace.
+ * bias (1: include b, 0: y = x W^T; FIXED), max_norm and norm_axis (project(),
+ * below).  No state, no workspace.
  */
 #include <math.h>
 #include <gsl/gsl_blas.h>
 #include <saelab/plugin.h>
 
-enum { DENSE_N_OUT, DENSE_INIT_SCALE, DENSE_BIAS };
+enum { DENSE_N_OUT, DENSE_INIT_SCALE, DENSE_BIAS, DENSE_MAX_NORM, DENSE_NORM_AXIS };
 enum { DENSE_W, DENSE_B }; /* tensor indices */
 
 static const sae_hparam dense_hparams[] = {
@@ -43,6 +44,11 @@ static const sae_hparam dense_hparams[] = {
   {"init_scale", -1, -1, 1e3, SAE_HP_FIXED,
    "half-width r of U(-r, r) for W; < 0: r = sqrt(6/(n_in+n_out+1))"},
   {"bias", 1, 0, 1, SAE_HP_INT | SAE_HP_FIXED, "1: y = x W^T + b; 0: y = x W^T"},
+  {"max_norm", 0, 0, 1e9, 0,
+   "project(): rows (norm_axis 0) or columns (1) of W at most this long; 0: no bound"},
+  {"norm_axis", 0, 0, 1, SAE_HP_INT,
+   "0: bound each unit's weights (rows: a classifier's); 1: each input's (columns: "
+   "a decoder's atoms)"},
   {NULL, 0, 0, 0, 0, NULL}
 };
 
@@ -114,6 +120,24 @@ static int dense_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y
   return SAE_OK;
 }
 
+/* project(): the max-norm constraint (Srebro & Shraibman, COLT 2005; DrSAE,
+ * Rolfe & LeCun 2013, sec. 3: decoder columns <= 1, classifier rows <= 5):
+ * every row (norm_axis 0) or column (1) of W longer than max_norm is scaled
+ * back onto the ball.  A tied W is stored transposed (trans), so the axes swap. */
+static int dense_project(sae_node *nd) {
+  const double c = nd->hp[DENSE_MAX_NORM];
+  if (!(c > 0)) return SAE_OK;
+  gsl_matrix *W = &nd->param[DENSE_W];
+  const int cols = (nd->hp[DENSE_NORM_AXIS] != 0) != (nd->trans[DENSE_W] != 0);
+  const size_t n = cols ? W->size2 : W->size1;
+  for (size_t j = 0; j < n; j++) {
+    gsl_vector_view v = cols ? gsl_matrix_column(W, j) : gsl_matrix_row(W, j);
+    const double s = gsl_blas_dnrm2(&v.vector);
+    if (s > c) gsl_vector_scale(&v.vector, c / s);
+  }
+  return SAE_OK;
+}
+
 static const sae_type dense_type = {
   .name = "dense",
   .kind = SAE_KIND_LAYER,
@@ -125,6 +149,7 @@ static const sae_type dense_type = {
   .setup = dense_setup,
   .forward = dense_forward,
   .backward = dense_backward,
+  .project = dense_project,
 };
 
 static const sae_type *const dense_types[] = {&dense_type, NULL};
@@ -132,7 +157,9 @@ static const sae_type *const dense_types[] = {&dense_type, NULL};
 static const sae_plugin dense_plugin = {
   SAE_PLUGIN_HEADER,
   .name = "dense",
-  .version = "2.0", /* 2.0: W is n_out x n_in, one unit per row (1.0: n_in x n_out) */
+  .version = "2.0", /* 2.0: W is n_out x n_in, one unit per row (1.0: n_in x n_out).
+                       max_norm and norm_axis came later without a new version: their
+                       defaults are the old behaviour, so saved models mean the same */
   .summary = "fully connected layer",
   .types = dense_types,
 };

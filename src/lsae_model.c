@@ -488,8 +488,43 @@ static int sgd_gc(lua_State *L) {
   return 0;
 }
 
-static void sgd_configure(lua_State *L, sae_sgd *s, int opt, const char *fname) {
-  static const char *const keys[] = {"lr", "momentum", NULL};
+/* lr_scale = {["node.tensor"] = c, ...} at index t: each tensor's learning
+ * rate multiplied by c (sae_sgd_scale).  A tied tensor is its owner's storage,
+ * so naming either scales both.  [-0, +0, e] */
+static void sgd_lr_scale(lua_State *L, sae_sgd *s, sae_model *m, int t, const char *fname) {
+  if (!lua_istable(L, t))
+    luaL_error(L, "%s: lr_scale must be a table {[\"node.tensor\"] = factor}", fname);
+  gsl_vector *theta = sae_model_theta(m);
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "%s: lr_scale: keys are \"node.tensor\" strings", fname);
+    const char *key = lua_tostring(L, -2), *dot = strrchr(key, '.');
+    if (!lua_isnumber(L, -1))
+      luaL_error(L, "%s: lr_scale[\"%s\"] must be a number", fname, key);
+    const double c = lua_tonumber(L, -1);
+    char node[128];
+    if (!dot || dot == key || dot[1] == '\0' || (size_t)(dot - key) >= sizeof node)
+      luaL_error(L, "%s: lr_scale: key \"%s\" is not \"node.tensor\"", fname, key);
+    memcpy(node, key, (size_t)(dot - key));
+    node[dot - key] = '\0';
+    const int i = sae_model_find(m, node);
+    if (i < 0) luaL_error(L, "%s: lr_scale: no node named \"%s\"", fname, node);
+    gsl_matrix *v;
+    sae_error e = {0, ""};
+    int rc = sae_model_tensor(m, (size_t)i, dot + 1, &v, &e);
+    if (!rc)
+      rc = sae_sgd_scale(s, (size_t)(v->data - theta->data), v->size1 * v->size2, c, &e);
+    if (rc) {
+      lua_pushfstring(L, "%s: lr_scale[\"%s\"]: %s", fname, key, e.msg);
+      lua_error(L);
+    }
+    lua_pop(L, 1);
+  }
+}
+
+static void sgd_configure(lua_State *L, sae_sgd *s, sae_model *m, int opt, const char *fname) {
+  static const char *const keys[] = {"lr", "momentum", "lr_scale", NULL};
   double eta = sae_sgd_eta(s), mu = sae_sgd_mu(s);
   if (!lua_isnoneornil(L, opt)) {
     luaL_checktype(L, opt, LUA_TTABLE);
@@ -498,7 +533,9 @@ static void sgd_configure(lua_State *L, sae_sgd *s, int opt, const char *fname) 
     if (!lua_isnil(L, -1)) eta = luaL_checknumber(L, -1);
     lua_getfield(L, opt, "momentum");
     if (!lua_isnil(L, -1)) mu = luaL_checknumber(L, -1);
-    lua_pop(L, 2);
+    lua_getfield(L, opt, "lr_scale");
+    if (!lua_isnil(L, -1)) sgd_lr_scale(L, s, m, lua_gettop(L), fname);
+    lua_pop(L, 3);
   }
   sae_error e = {0, ""};
   int rc = sae_sgd_set(s, eta, mu, &e);
@@ -516,13 +553,17 @@ static int l_sgd(lua_State *L) {
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1); /* the model lives as long as its optimiser */
   if (!(box->s = sae_sgd_alloc(m))) return luaL_error(L, "out of memory");
-  sgd_configure(L, box->s, 2, "sae.sgd");
+  sgd_configure(L, box->s, m, 2, "sae.sgd");
   return 1;
 }
 
 /* opt:set{lr=, momentum=} -> opt */
 static int l_sgd_set(lua_State *L) {
-  sgd_configure(L, check_sgd(L, 1), 2, "opt:set");
+  sae_sgd *s = check_sgd(L, 1);
+  lua_getiuservalue(L, 1, 1); /* the model */
+  sae_model *m = check_model(L, -1);
+  lua_pop(L, 1);
+  sgd_configure(L, s, m, 2, "opt:set");
   lua_settop(L, 1);
   return 1;
 }

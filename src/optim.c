@@ -6,8 +6,13 @@
  * (Rumelhart, Hinton & Williams, Nature 1986, eq. 9), then the nodes' own
  * non-gradient updates with the same eta, then their projections.
  *
+ * A per-parameter learning-rate factor c_i (sae_sgd_scale, 1 by default:
+ * DrSAE divides each matrix's rate by the times it repeats in the unrolled
+ * net) multiplies d_i, so the step is v_i <- mu v_i - eta c_i d_i g_i.
+ *
  * The directions are fixed when the model is built, so sae_sgd_alloc cuts the
- * parameter vector once into runs of equal d != 0; the step is then a plain
+ * parameter vector once (again after each sae_sgd_scale) into runs of equal
+ * c d != 0; the step is then a plain
  * loop per run, no branch per element, in blocks of 8 doubles (GCC's vector
  * extensions; compiled for AVX-512, AVX2 and the baseline, the loader picks).
  * The arithmetic per element is the scalar loop's, so results are the same
@@ -27,23 +32,37 @@ struct sae_sgd {
   sae_model *m; /* not owned */
   gsl_vector *v;
   double eta, mu;
-  sgd_run *run; /* the parameters with d != 0, in runs of equal d */
+  double *scale; /* c_i, one per parameter (1 unless sae_sgd_scale changed it) */
+  sgd_run *run;  /* the parameters with c d != 0, in runs of equal c d */
   size_t n_run;
 };
 
-/* The runs of equal non-zero direction in dir[0..n); run may be NULL (count only). */
-static size_t sgd_runs(const signed char *dir, size_t n, sgd_run *run) {
+/* The runs of equal non-zero c_i dir_i over [0, n); run may be NULL (count only). */
+static size_t sgd_runs(const signed char *dir, const double *scale, size_t n, sgd_run *run) {
   size_t k = 0;
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
-    while (j < n && dir[j] == dir[i]) j++;
-    if (dir[i]) {
-      if (run) run[k] = (sgd_run){i, j - i, (double)dir[i]};
+    const double d = scale[i] * dir[i];
+    while (j < n && scale[j] * dir[j] == d) j++;
+    if (d != 0) {
+      if (run) run[k] = (sgd_run){i, j - i, d};
       k++;
     }
     i = j;
   }
   return k;
+}
+
+/* Cut the runs again (after the scales changed); allocation outside steps. */
+static int sgd_recut(sae_sgd *s) {
+  const gsl_vector *theta = sae_model_theta(s->m);
+  const signed char *dir = sae_model_direction(s->m);
+  const size_t n_run = sgd_runs(dir, s->scale, theta->size, NULL);
+  sgd_run *run = realloc(s->run, (n_run ? n_run : 1) * sizeof *run);
+  if (!run) return SAE_ENOMEM;
+  s->run = run;
+  s->n_run = sgd_runs(dir, s->scale, theta->size, s->run);
+  return 0;
 }
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
@@ -80,14 +99,17 @@ sae_sgd *sae_sgd_alloc(sae_model *m) {
   if (!theta) return NULL; /* not built */
   sae_sgd *s = calloc(1, sizeof *s);
   if (!s) return NULL;
-  const size_t n_run = sgd_runs(sae_model_direction(m), theta->size, NULL);
+  s->m = m;
   if (!(s->v = gsl_vector_calloc(theta->size ? theta->size : 1)) ||
-      !(s->run = malloc((n_run ? n_run : 1) * sizeof *s->run))) {
+      !(s->scale = malloc((theta->size ? theta->size : 1) * sizeof *s->scale))) {
     sae_sgd_free(s);
     return NULL;
   }
-  s->n_run = sgd_runs(sae_model_direction(m), theta->size, s->run);
-  s->m = m;
+  for (size_t i = 0; i < theta->size; i++) s->scale[i] = 1.0;
+  if (sgd_recut(s)) {
+    sae_sgd_free(s);
+    return NULL;
+  }
   s->eta = 0.1;
   return s;
 }
@@ -95,6 +117,7 @@ sae_sgd *sae_sgd_alloc(sae_model *m) {
 void sae_sgd_free(sae_sgd *s) {
   if (!s) return;
   gsl_vector_free(s->v);
+  free(s->scale);
   free(s->run);
   free(s);
 }
@@ -108,6 +131,19 @@ int sae_sgd_set(sae_sgd *s, double eta, double mu, sae_error *e) {
   s->mu = mu;
   return 0;
 }
+
+int sae_sgd_scale(sae_sgd *s, size_t off, size_t len, double c, sae_error *e) {
+  const size_t n = sae_model_theta(s->m)->size;
+  if (!(c >= 0) || !isfinite(c))
+    return sae_error_set(e, SAE_EHPARAM, "sgd: learning-rate scale %g must be a number >= 0", c);
+  if (off > n || len > n - off)
+    return sae_error_set(e, SAE_ESHAPE, "sgd: parameters [%zu, %zu) lie outside the %zu of the model",
+                         off, off + len, n);
+  for (size_t i = off; i < off + len; i++) s->scale[i] = c;
+  return sgd_recut(s) ? sae_error_set(e, SAE_ENOMEM, "out of memory") : 0;
+}
+
+double sae_sgd_scale_at(const sae_sgd *s, size_t i) { return s->scale[i]; }
 
 double sae_sgd_eta(const sae_sgd *s) { return s->eta; }
 double sae_sgd_mu(const sae_sgd *s) { return s->mu; }

@@ -16,6 +16,11 @@ typedef struct sae_sgd sae_sgd;
 sae_sgd *sae_sgd_alloc(sae_model *m); /* velocity zeroed */
 void sae_sgd_free(sae_sgd *s);        /* NULL is a no-op */
 int sae_sgd_set(sae_sgd *s, double eta, double mu, sae_error *e);
+/* Learning-rate factor c >= 0 for parameters [off, off + len) of theta (a
+ * tensor's entries): their step is eta c dir g.  1 for all at alloc; 0
+ * freezes them.  SAE_EHPARAM for a bad c, SAE_ESHAPE outside theta. */
+int sae_sgd_scale(sae_sgd *s, size_t off, size_t len, double c, sae_error *e);
+double sae_sgd_scale_at(const sae_sgd *s, size_t i); /* c of parameter i */
 double sae_sgd_eta(const sae_sgd *s);
 double sae_sgd_mu(const sae_sgd *s);
 /* The velocity v, one entry per parameter (theta's layout): saved and put

@@ -246,12 +246,18 @@ static int lb_check(sae_model *m, const sae_lbfgs_opts *o, sae_error *e) {
       return sae_error_set(e, SAE_ETYPE,
                            "L-BFGS minimises: the model has parameters learned by ascent "
                            "(parameter %zu); train it with sae.sgd", i + 1);
-  for (size_t i = 0; i < sae_model_nodes(m); i++)
-    if (sae_model_node(m, i)->type->project)
+  /* A type whose constraint is optional says so by a hyper-parameter named
+   * max_norm, 0 when off (dense, lista: doc/design.md 8.5); such a node with
+   * max_norm = 0 projects nothing and L-BFGS may train it. */
+  for (size_t i = 0; i < sae_model_nodes(m); i++) {
+    int has_bound = 0;
+    const double bound = sae_model_get_hp(m, i, "max_norm", &has_bound);
+    if (sae_model_node(m, i)->type->project && !(has_bound && bound == 0))
       return sae_error_set(e, SAE_ETYPE,
                            "L-BFGS: node %s (%s) projects its parameters after every step; "
                            "L-BFGS assumes no constraints: train it with sae.sgd",
                            sae_model_node_name(m, i), sae_model_node(m, i)->type->name);
+  }
   return 0;
 }
 

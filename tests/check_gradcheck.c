@@ -136,6 +136,35 @@ START_TEST(test_planted_cost_bug_fails) {
 }
 END_TEST
 
+/* lista.c compiled with its planted BPTT bug (the recurrence's gradient
+ * dZ = D^t Sl dropped at the last step, tests/fixtures via Makefile.am): the
+ * check at lista's defaults must fail on its output part, in a tensor the
+ * earlier steps feed (We, Sl or b), for both shrinks; the real lista passes
+ * the same check (test_type_gradient). */
+START_TEST(test_planted_bptt_bug_fails) {
+  sae_registry *fx = sae_registry_alloc();
+  char path[4096];
+  snprintf(path, sizeof path, "%s/buggy_lista.so", getenv("SAE_TEST_FIXTURE_DIR"));
+  sae_error e = {0, ""};
+  ck_assert_msg(sae_registry_load_file(fx, path, &e) == 0, "%s", e.msg);
+  const sae_type *t = sae_registry_find(fx, "buggy_lista");
+  ck_assert_ptr_nonnull(t);
+  const char *shrink[] = {"shrink"};
+  const double value[] = {(double)_i};
+  gsl_rng *rng = seeded(2385);
+  sae_gradcheck_result r;
+  ck_assert_int_eq(sae_gradcheck_type(t, 1, shrink, value, rng, &r, &e), 0);
+  ck_assert_msg(!r.passed && r.rel_error > 1e-3, "planted BPTT bug not caught: %.3g", r.rel_error);
+  ck_assert_str_eq(r.part, "output");
+  ck_assert_str_eq(r.worst.node, "buggy_lista");
+  ck_assert_msg(strcmp(r.worst.tensor, "We") == 0 || strcmp(r.worst.tensor, "Sl") == 0 ||
+                    strcmp(r.worst.tensor, "b") == 0 || strcmp(r.worst.tensor, "x") == 0,
+                "%s", r.message);
+  gsl_rng_free(rng);
+  sae_registry_free(fx);
+}
+END_TEST
+
 /* A model check names the worst entry by node, tensor, row and column. */
 START_TEST(test_model_names_worst_entry) {
   sae_registry *fx = fixtures();
@@ -271,6 +300,7 @@ int main(void) {
   tcase_add_loop_test(errors, test_planted_cost_bug_fails, 0,
                       (int)(sizeof cost_bugs / sizeof *cost_bugs));
   tcase_add_test(errors, test_model_names_worst_entry);
+  tcase_add_loop_test(errors, test_planted_bptt_bug_fails, 0, 2);
   suite_add_tcase(s, core);
   suite_add_tcase(s, errors);
   return test_run(s, reg);

@@ -311,7 +311,7 @@ START_TEST(test_bad_descriptions) {
     {"nodes 7\n", "nodes 99999\n", "nodes (bounded by the text's length): larger than", SAE_EDATA},
     {"nodes 7\n", "nodes 6\n", "expected 'end', found 'node'", SAE_EDATA},
     {"nodes 7\n", "nodes 0\n", "the model has no nodes", SAE_EDATA},
-    {"input 1\n", "input 2\n", "line 16: input: node 2 does not come before this one (2)", SAE_EDATA},
+    {"input 1\n", "input 2\n", "line 18: input: node 2 does not come before this one (2)", SAE_EDATA},
     {"tie 1 \"\"\n", "tie 0 \"\"\n", "tie: node 0 (the input) cannot be tie", SAE_EDATA},
     {"tie 1 \"\"\n", "tie 1\n", "a field is missing", SAE_EDATA},
     {"node \"enc\"", "node \"en%00c\"", "a NUL byte (%00) is not allowed", SAE_EDATA},

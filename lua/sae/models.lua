@@ -146,6 +146,36 @@ function M.set_groups(net, node, groups)
     end
   end
   return G
+
+-- lista_init(net, node, D [, {lambda = 0.1, eta = 1/L}]): a `lista` node
+-- started at ISTA on the dictionary D (K x n, atoms as rows; Gregor & LeCun
+-- 2010, eq. 3): We = eta D, Sl = I - eta D D^T, b = eta lambda, so its T
+-- iterations are T steps of ISTA from z = 0.  eta defaults to 1/L, L the
+-- largest eigenvalue of D D^T, as sae.sparse_code takes it (one routine,
+-- saelab/sparse.h).  Returns eta.  D's shape must be the node's n_hid x n_in.
+function M.lista_init(net, node, D, o)
+  local fname = "sae.models.lista_init"
+  o = caller.options(o, fname, { "lambda", "eta" })
+  caller.check(core.ismatrix(D), fname .. ": D must be a matrix (K x n, atoms as rows)")
+  local We = caller.call(net.param, net, node, "We")
+  if D:rows() ~= We:rows() or D:cols() ~= We:cols() then
+    caller.error(string.format("%s: D is %d x %d, but node %s's dictionary is n_hid x n_in = %d x %d",
+                               fname, D:rows(), D:cols(), node, We:rows(), We:cols()))
+  end
+  local lambda = o.lambda or 0.1
+  if type(lambda) ~= "number" or not (lambda >= 0) then
+    caller.error(fname .. ": lambda must be a number >= 0, got " .. tostring(lambda))
+  end
+  local eta = o.eta
+  if eta == nil then -- 1/L from the one sparse-coding routine, on one zero row
+    local _, info = caller.call(core.sparse_code, D, core.zeros(1, D:cols()), { max_iter = 1 })
+    eta = info.eta
+  end
+  local W, S = caller.call(core.ista_matrices, D, eta)
+  We:copy(W)
+  net:param(node, "Sl"):copy(S)
+  net:param(node, "b"):fill(eta * lambda)
+  return eta
 end
 
 return M

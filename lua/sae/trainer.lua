@@ -7,6 +7,8 @@
 --   epochs    number of passes over X (required)
 --   batch     rows per step (default: all rows, i.e. full-batch)
 --   lr, momentum   SGD step size eta and momentum mu (defaults 0.1, 0)
+--   lr_scale  {["node.tensor"] = c, ...}: that tensor's step is lr * c (sae.sgd's
+--             option; DrSAE divides a matrix's rate by its repeats in the net)
 --   schedule  learning rate per epoch: a function(epoch, lr0) -> lr, or
 --             {step = N, factor = f} (lr0 * f^floor((epoch-1)/N)), or
 --             {decay = d} (lr0 / (1 + d * (epoch-1)))
@@ -26,6 +28,17 @@
 --             steps exactly as the uninterrupted one
 --   on_start  function(opt) called once the optimiser exists, before the
 --             first step (to put a saved velocity back)
+--   checkpoint  a path: resume from it when it exists (parameters, velocity,
+--             generator, history and the epoch: the rest of the run is the
+--             uninterrupted one's), and save the run there (sae.checkpoint)
+--             every checkpoint_every epochs (default 1), after the last one,
+--             and when on_epoch stops the run
+--   checkpoint_every   as said
+--   signature a string naming what decides the run's numbers; a checkpoint
+--             saved under another signature is refused
+--   keep      a table of the caller's own per-epoch records (numbers,
+--             strings, tables of them): saved with the checkpoint and put
+--             back in place on resuming
 -- Returns the history {epoch = {...}, cost = {...}, lr = {...}, seconds = s,
 -- stopped = "epochs" | "tol" | "rtol" | "on_epoch"}: epoch[i] is the i-th
 -- epoch run and cost[i] the mean over its minibatches of the cost before
@@ -33,12 +46,13 @@
 -- and every mistake in the arguments is reported at the script's line.
 local core = require "sae.core"
 local caller = require "sae.caller"
+local checkpoint = require "sae.checkpoint"
 
 local M = {}
 
-local TRAIN_KEYS = { "epochs", "batch", "lr", "momentum", "schedule", "shuffle", "target",
+local TRAIN_KEYS = { "epochs", "batch", "lr", "momentum", "lr_scale", "schedule", "shuffle", "target",
                      "labels", "tol", "rtol", "every", "quiet", "on_epoch", "first_epoch",
-                     "on_start" }
+                     "on_start", "checkpoint", "checkpoint_every", "signature", "keep" }
 
 local function learning_rate(schedule, epoch, lr0)
   if schedule == nil then return lr0 end
@@ -73,13 +87,45 @@ function M.train(net, X, opts)
   check_schedule(opts.schedule)
   local lr0 = opts.lr or 0.1
   -- sae.sgd refuses a model that nothing adds cost to (no loss node).
-  local opt = caller.call(core.sgd, net, { lr = lr0, momentum = opts.momentum or 0 })
+  local opt = caller.call(core.sgd, net, { lr = lr0, momentum = opts.momentum or 0,
+                                          lr_scale = opts.lr_scale })
   local first_epoch = opts.first_epoch or 1
   if first_epoch < 1 or first_epoch % 1 ~= 0 then
     caller.error(string.format("sae.train: first_epoch = %s must be a whole number >= 1",
                                tostring(first_epoch)))
   end
   if opts.on_start then opts.on_start(opt) end
+  local hist = { epoch = {}, cost = {}, lr = {}, stopped = "epochs" }
+  local ck_every = opts.checkpoint_every or 1
+  if ck_every < 1 or ck_every % 1 ~= 0 then
+    caller.error(string.format("sae.train: checkpoint_every = %s must be a whole number >= 1",
+                               tostring(ck_every)))
+  end
+  if opts.keep ~= nil and type(opts.keep) ~= "table" then
+    caller.error("sae.train: keep must be a table")
+  end
+  local saved = opts.checkpoint and checkpoint.load(opts.checkpoint)
+  if saved then
+    if saved.signature ~= opts.signature then
+      caller.error(string.format("sae.train: %s is a checkpoint of another run (%s); delete it or "
+                                 .. "name another", opts.checkpoint, tostring(saved.signature)))
+    end
+    net:theta():frombytes(saved.theta)
+    opt:velocity():frombytes(saved.velocity)
+    core.rng_restore(saved.rng)
+    hist.epoch, hist.cost, hist.lr = saved.hist.epoch, saved.hist.cost, saved.hist.lr
+    if opts.keep then for k, v in pairs(saved.keep or {}) do opts.keep[k] = v end end
+    first_epoch = saved.epoch + 1
+    hist.resumed_from = saved.epoch
+  end
+  local function save(epoch)
+    checkpoint.save(opts.checkpoint, { signature = opts.signature, epoch = epoch,
+                                       theta = net:theta():tobytes(),
+                                       velocity = opt:velocity():tobytes(),
+                                       rng = core.rng_state(), keep = opts.keep,
+                                       hist = { epoch = hist.epoch, cost = hist.cost,
+                                                lr = hist.lr } })
+  end
   local shuffle = opts.shuffle
   if shuffle == nil then shuffle = batch < n end
   local every = opts.every or math.max(1, epochs // 10)
@@ -92,9 +138,8 @@ function M.train(net, X, opts)
     if opts.target then Ts = core.matrix(n, opts.target:cols()) end
   end
 
-  local hist = { epoch = {}, cost = {}, lr = {}, stopped = "epochs" }
   local t0 = core.clock()
-  local prev
+  local prev = hist.cost[#hist.cost] -- resumed: rtol compares with the saved last epoch
   for epoch = first_epoch, epochs do
     local lr = learning_rate(opts.schedule, epoch, lr0)
     caller.call(opt.set, opt, { lr = lr }) -- a schedule's bad rate names the script's line
@@ -133,6 +178,9 @@ function M.train(net, X, opts)
     end
     if opts.on_epoch and opts.on_epoch(epoch, cost, hist, opt) then hist.stopped = "on_epoch" end
     prev = cost
+    if opts.checkpoint and (epoch % ck_every == 0 or epoch == epochs or hist.stopped ~= "epochs") then
+      save(epoch)
+    end
     if hist.stopped ~= "epochs" then break end
   end
   hist.seconds = core.clock() - t0

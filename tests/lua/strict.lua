@@ -37,7 +37,7 @@ end
 -- ---- 1. a misspelt key, for every function that takes options -------------
 
 -- net:add: its type's hyper-parameters and name, input, tie, share.
-local DENSE = "n_out, init_scale, bias, name, input, tie, share"
+local DENSE = "n_out, init_scale, bias, max_norm, norm_axis, name, input, tie, share"
 local net = sae.model(4)
 raises(unknown('net:add("dense")', "n_uot", DENSE), net.add, net, "dense", { n_uot = 5 })
 raises(unknown('net:add("dense")', "naem", DENSE), net.add, net, "dense", { n_out = 2, naem = "x" })
@@ -53,9 +53,9 @@ raises(unknown("net:update", "targte", BATCH), net.update, net, X, 0.1, { targte
 raises(unknown("net:encode", "cdoe", "code"), net.encode, net, X, { cdoe = "enc" })
 raises(unknown("net:decode", "cdoe", "code"), net.decode, net, sae.rand(6, 3), { cdoe = "enc" })
 
-raises(unknown("sae.sgd", "momentun", "lr, momentum"), sae.sgd, net, { momentun = 0.9 })
+raises(unknown("sae.sgd", "momentun", "lr, momentum, lr_scale"), sae.sgd, net, { momentun = 0.9 })
 local opt = sae.sgd(net, { lr = 0.1 })
-raises(unknown("opt:set", "rl", "lr, momentum"), opt.set, opt, { rl = 0.2 })
+raises(unknown("opt:set", "rl", "lr, momentum, lr_scale"), opt.set, opt, { rl = 0.2 })
 raises(unknown("opt:step", "targte", BATCH), opt.step, opt, X, { targte = X })
 raises(unknown("lbfgs", "max_iters", "max_iter, m, epsilon, delta, past, verbose, target, labels, mode"),
        sae.lbfgs, net, X, { max_iters = 3 })
@@ -72,8 +72,8 @@ raises(unknown("sae.plot_heatmap", "titel", PLOT), sae.plot_heatmap, "/nonexiste
 raises(unknown("sae.plot_grid", "colls", "h, w, cols, normalize, title, width, height"),
        sae.plot_grid, "/nonexistent/x.png", X, { colls = 2 })
 
-local TRAIN = "epochs, batch, lr, momentum, schedule, shuffle, target, labels, tol, rtol, "
-  .. "every, quiet, on_epoch, first_epoch, on_start"
+local TRAIN = "epochs, batch, lr, momentum, lr_scale, schedule, shuffle, target, labels, tol, rtol, "
+  .. "every, quiet, on_epoch, first_epoch, on_start, checkpoint, checkpoint_every, signature, keep"
 raises(unknown("sae.train", "batch_size", TRAIN), sae.train, net, X,
        { epochs = 1, batch_size = 2, quiet = true })
 raises(unknown("sae.train: schedule", "factr", "step, factor, decay"), sae.train, net, X,
