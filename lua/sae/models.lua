@@ -146,6 +146,7 @@ function M.set_groups(net, node, groups)
     end
   end
   return G
+end
 
 -- lista_init(net, node, D [, {lambda = 0.1, eta = 1/L}]): a `lista` node
 -- started at ISTA on the dictionary D (K x n, atoms as rows; Gregor & LeCun
