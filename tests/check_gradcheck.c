@@ -45,16 +45,27 @@ static void check_passes(const sae_type *t, const char *origin, size_t n_hp,
     ck_assert(r.output_rel_error < r.tol);
 }
 
+/* A type's seed from its name (djb2), not from its place in the registry:
+ * adding a plugin must not move another type's draws.  A type with kinks
+ * (lista's T = 11 shrinks) can meet one within the difference step for an
+ * unlucky draw; a fixed draw per name keeps that a property of the type. */
+static unsigned long name_seed(const char *name) {
+  unsigned long h = 5381;
+  for (const unsigned char *c = (const unsigned char *)name; *c; c++) h = h * 33 + *c;
+  return 2385 + h % 1000003;
+}
+
 /* One test per registered type: _i indexes the registry. */
 START_TEST(test_type_gradient) {
   const sae_plugin *p;
   const char *origin;
   const sae_type *t = sae_registry_type(reg, (size_t)_i, &p, &origin);
-  check_passes(t, origin, 0, NULL, NULL, 2385 + (unsigned long)_i);
+  const unsigned long seed = name_seed(t->name);
+  check_passes(t, origin, 0, NULL, NULL, seed);
   for (size_t k = 0; k < sizeof cost_weights / sizeof *cost_weights; k++)
     if (sae_type_hparam_index(t, cost_weights[k]) >= 0) {
       const double tiny = 1e-7;
-      check_passes(t, origin, 1, &cost_weights[k], &tiny, 2385 + (unsigned long)_i);
+      check_passes(t, origin, 1, &cost_weights[k], &tiny, seed);
     }
 }
 END_TEST
