@@ -80,6 +80,7 @@
 #include <math.h>
 #include <gsl/gsl_blas.h>
 #include <saelab/plugin.h>
+#include <saelab/sparse.h>
 
 enum { AR_N_HID, AR_TAU, AR_RENORM };
 enum { AR_W }; /* tensor index */
@@ -109,16 +110,11 @@ static int arora_setup(sae_node *nd) {
 /* Every row of W to unit norm.  A row of norm 0 (or not finite) has no
  * direction to keep: SAE_ENUMERIC, naming it. */
 static int arora_normalise(sae_node *nd, const char *who) {
-  gsl_matrix *W = &nd->param[AR_W];
-  for (size_t j = 0; j < W->size1; j++) {
-    gsl_vector_view Wj = gsl_matrix_row(W, j);
-    const double norm = gsl_blas_dnrm2(&Wj.vector);
-    if (!(norm > 0) || !isfinite(norm))
-      return SAE_FAIL(nd, SAE_ENUMERIC, "arora %s: atom %zu has norm %g: cannot normalise it",
-                      who, j + 1, norm);
-    gsl_blas_dscal(1.0 / norm, &Wj.vector);
-  }
-  return SAE_OK;
+  size_t j;
+  if (sae_rows_unit(&nd->param[AR_W], &j) == 0) return SAE_OK;
+  gsl_vector_view bad = gsl_matrix_row(&nd->param[AR_W], j);
+  return SAE_FAIL(nd, SAE_ENUMERIC, "arora %s: atom %zu has norm %g: cannot normalise it", who,
+                  j + 1, gsl_blas_dnrm2(&bad.vector));
 }
 
 static int arora_init(sae_node *nd) { return arora_normalise(nd, "init"); }

@@ -35,6 +35,7 @@
 #include <math.h>
 #include <gsl/gsl_blas.h>
 #include <saelab/plugin.h>
+#include <saelab/sparse.h>
 
 enum { DENSE_N_OUT, DENSE_INIT_SCALE, DENSE_BIAS, DENSE_MAX_NORM, DENSE_NORM_AXIS };
 enum { DENSE_W, DENSE_B }; /* tensor indices */
@@ -129,12 +130,7 @@ static int dense_project(sae_node *nd) {
   if (!(c > 0)) return SAE_OK;
   gsl_matrix *W = &nd->param[DENSE_W];
   const int cols = (nd->hp[DENSE_NORM_AXIS] != 0) != (nd->trans[DENSE_W] != 0);
-  const size_t n = cols ? W->size2 : W->size1;
-  for (size_t j = 0; j < n; j++) {
-    gsl_vector_view v = cols ? gsl_matrix_column(W, j) : gsl_matrix_row(W, j);
-    const double s = gsl_blas_dnrm2(&v.vector);
-    if (s > c) gsl_vector_scale(&v.vector, c / s);
-  }
+  sae_norm_bound(W, cols, c);
   return SAE_OK;
 }
 

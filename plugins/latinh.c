@@ -92,16 +92,11 @@ static int latinh_setup(sae_node *nd) {
 }
 
 static int unit_atoms(sae_node *nd, const char *who) {
-  gsl_matrix *D = &nd->param[LI_D];
-  for (size_t j = 0; j < D->size1; j++) {
-    gsl_vector_view d = gsl_matrix_row(D, j);
-    const double norm = gsl_blas_dnrm2(&d.vector);
-    if (!(norm > 0) || !isfinite(norm))
-      return SAE_FAIL(nd, SAE_ENUMERIC, "latinh %s: atom %zu has norm %g: cannot normalise it",
-                      who, j + 1, norm);
-    gsl_blas_dscal(1.0 / norm, &d.vector);
-  }
-  return SAE_OK;
+  size_t j;
+  if (sae_rows_unit(&nd->param[LI_D], &j) == 0) return SAE_OK;
+  gsl_vector_view bad = gsl_matrix_row(&nd->param[LI_D], j);
+  return SAE_FAIL(nd, SAE_ENUMERIC, "latinh %s: atom %zu has norm %g: cannot normalise it", who,
+                  j + 1, gsl_blas_dnrm2(&bad.vector));
 }
 
 /* Learned S onto the constraints: (S + S^T)/2, clamped at 0, zero diagonal,

@@ -225,12 +225,7 @@ static int lista_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y
 static int lista_project(sae_node *nd) {
   const double c = nd->hp[LI_E_MAX_NORM];
   if (!(c > 0)) return SAE_OK;
-  gsl_matrix *We = &nd->param[LI_WE];
-  for (size_t j = 0; j < We->size1; j++) {
-    gsl_vector_view r = gsl_matrix_row(We, j);
-    const double s = gsl_blas_dnrm2(&r.vector);
-    if (s > c) gsl_vector_scale(&r.vector, c / s);
-  }
+  sae_norm_bound(&nd->param[LI_WE], 0, c);
   return SAE_OK;
 }
 

@@ -280,6 +280,31 @@ START_TEST(test_warm_start) {
 }
 END_TEST
 
+/* Unit rows, and the max-norm ball by rows or by columns; a zero row named. */
+START_TEST(test_norms) {
+  double a[] = {3, 4, 0.6, 0.8, 0, 2.385};
+  gsl_matrix_view W = gsl_matrix_view_array(a, 3, 2);
+  sae_norm_bound(&W.matrix, 0, 1.0); /* rows: 5 -> 1, 1 stays, 2.385 -> 1 */
+  ck_assert_double_eq_tol(a[0], 0.6, 1e-15);
+  ck_assert_double_eq_tol(a[1], 0.8, 1e-15);
+  ck_assert_double_eq(a[2], 0.6);
+  ck_assert_double_eq_tol(a[5], 1.0, 1e-15);
+  double b[] = {3, 0, 4, 0.5};
+  gsl_matrix_view V = gsl_matrix_view_array(b, 2, 2);
+  sae_norm_bound(&V.matrix, 1, 2.0); /* columns: (3, 4) -> (1.2, 1.6); (0, 0.5) stays */
+  ck_assert_double_eq_tol(b[0], 1.2, 1e-15);
+  ck_assert_double_eq_tol(b[2], 1.6, 1e-15);
+  ck_assert_double_eq(b[3], 0.5);
+  double c[] = {0, 2.385, 1, 1, 0, 0};
+  gsl_matrix_view U = gsl_matrix_view_array(c, 3, 2);
+  size_t bad = 99;
+  ck_assert_int_eq(sae_rows_unit(&U.matrix, &bad), -1);
+  ck_assert_uint_eq(bad, 2);
+  ck_assert_double_eq(c[1], 1.0);
+  ck_assert_double_eq_tol(c[2], 1 / sqrt(2.0), 1e-15);
+}
+END_TEST
+
 START_TEST(test_refusals) {
   gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
   gsl_matrix *D = randn(r, K, N, 1.0), *X = randn(r, M, N, 1.0), *Z = gsl_matrix_alloc(M, K);
@@ -325,6 +350,7 @@ int main(void) {
   tcase_add_test(core, test_inhibition_nonneg);
   tcase_add_test(core, test_inhibition_signed_fixed_point);
   tcase_add_test(core, test_ista_matrices);
+  tcase_add_test(core, test_norms);
   tcase_add_test(limits, test_warm_start);
   tcase_add_test(errors, test_refusals);
   suite_add_tcase(s, core);

@@ -1,6 +1,7 @@
 /*
  * saelab/sparse.h -- sparse-coding inference shared by every type and the
- * runtime: shrinkage, the Lipschitz constant of a dictionary, and ISTA/FISTA.
+ * runtime: shrinkage, unit norms and norm bounds, the Lipschitz constant of a
+ * dictionary, and ISTA/FISTA.
  * Installed beside <saelab/plugin.h>; header-only (static inline) so a plugin
  * needs nothing but GSL to link, and there is one copy of the source.
  *
@@ -76,6 +77,37 @@ static inline void sae_shrink_matrix(gsl_matrix *Z, double t, int nonneg) {
   for (size_t i = 0; i < Z->size1; i++) {
     double *z = gsl_matrix_ptr(Z, i, 0);
     for (size_t j = 0; j < Z->size2; j++) z[j] = sae_shrink(z[j], t, nonneg);
+  }
+}
+
+/* ---- norms of units ---------------------------------------------------------- */
+
+/* Rows of W (one unit, atom or filter each) to unit norm: dictionaries
+ * (arora, latinh).  Returns 0, or -1 with *bad = the index of a row whose
+ * norm is 0 or not finite (it has no direction to keep; nothing after it is
+ * touched). */
+static inline int sae_rows_unit(gsl_matrix *W, size_t *bad) {
+  for (size_t j = 0; j < W->size1; j++) {
+    gsl_vector_view r = gsl_matrix_row(W, j);
+    const double norm = gsl_blas_dnrm2(&r.vector);
+    if (!(norm > 0) || !isfinite(norm)) {
+      *bad = j;
+      return -1;
+    }
+    gsl_blas_dscal(1.0 / norm, &r.vector);
+  }
+  return 0;
+}
+
+/* Rows (cols = 0) or columns (cols = 1) of W longer than c scaled back onto
+ * the ball of radius c, the others left alone: a max-norm constraint
+ * (DrSAE's bounds on E, D and C; dense's max_norm). */
+static inline void sae_norm_bound(gsl_matrix *W, int cols, double c) {
+  const size_t n = cols ? W->size2 : W->size1;
+  for (size_t j = 0; j < n; j++) {
+    gsl_vector_view v = cols ? gsl_matrix_column(W, j) : gsl_matrix_row(W, j);
+    const double s = gsl_blas_dnrm2(&v.vector);
+    if (s > c) gsl_blas_dscal(c / s, &v.vector);
   }
 }
 
