@@ -25,15 +25,6 @@
 
 static sae_registry *reg;
 
-#define ASSERT_MSG_HAS(e, s) \
-  ck_assert_msg(strstr((e).msg, (s)) != NULL, "message '%s' lacks '%s'", (e).msg, (s))
-
-static const sae_type *type_named(const char *name) {
-  const sae_type *t = sae_registry_find(reg, name);
-  ck_assert_msg(t != NULL, "type %s not registered", name);
-  return t;
-}
-
 static gsl_matrix *from_array(size_t r, size_t c, const double *a) {
   gsl_matrix *A = gsl_matrix_alloc(r, c);
   memcpy(A->data, a, r * c * sizeof *a);
@@ -55,7 +46,7 @@ static sae_model *one_node(size_t n_in, size_t n_hp, const char *const *hn, cons
                            gsl_rng *rng) {
   sae_error e = {0, ""};
   sae_model *m = sae_model_alloc(n_in);
-  ck_assert_int_eq(sae_model_add(m, type_named("arora"), "code", NULL, NULL, NULL, n_hp, hn, hv, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, test_type("arora"), "code", NULL, NULL, NULL, n_hp, hn, hv, &e), 0);
   ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
   return m;
 }
@@ -214,9 +205,9 @@ START_TEST(test_tied_decoder) {
   sae_model *m = sae_model_alloc(3);
   const char *ah[] = {"n_hid", "tau"}, *dh[] = {"n_out", "bias"};
   double av[] = {2, 0.5}, dv[] = {3, 0};
-  ck_assert_int_eq(sae_model_add(m, type_named("arora"), "code", NULL, NULL, NULL, 2, ah, av, &e), 0);
-  ck_assert_int_eq(sae_model_add(m, type_named("dense"), "dec", NULL, "code", NULL, 2, dh, dv, &e), 0);
-  ck_assert_int_eq(sae_model_add(m, type_named("squared_error"), NULL, NULL, NULL, NULL, 0, NULL, NULL, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, test_type("arora"), "code", NULL, NULL, NULL, 2, ah, av, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, test_type("dense"), "dec", NULL, "code", NULL, 2, dh, dv, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, test_type("squared_error"), NULL, NULL, NULL, NULL, 0, NULL, NULL, &e), 0);
   ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
   ck_assert_uint_eq(sae_model_theta(m)->size, 6); /* one W; the decoder's slot aliases it */
   memcpy(W_of(m, 0)->data, HW, sizeof HW);
@@ -304,12 +295,12 @@ START_TEST(test_bad_hparams) {
   sae_model *m = sae_model_alloc(3);
   const char *tau[] = {"tau"}, *nh[] = {"n_hid"};
   double neg[] = {-0.5}, zero[] = {0}, frac[] = {2.5};
-  ck_assert_int_eq(sae_model_add(m, type_named("arora"), NULL, NULL, NULL, NULL, 1, tau, neg, &e),
+  ck_assert_int_eq(sae_model_add(m, test_type("arora"), NULL, NULL, NULL, NULL, 1, tau, neg, &e),
                    SAE_EHPARAM);
   ASSERT_MSG_HAS(e, "tau = -0.5 is outside");
-  ck_assert_int_eq(sae_model_add(m, type_named("arora"), NULL, NULL, NULL, NULL, 1, nh, zero, &e),
+  ck_assert_int_eq(sae_model_add(m, test_type("arora"), NULL, NULL, NULL, NULL, 1, nh, zero, &e),
                    SAE_EHPARAM);
-  ck_assert_int_eq(sae_model_add(m, type_named("arora"), NULL, NULL, NULL, NULL, 1, nh, frac, &e),
+  ck_assert_int_eq(sae_model_add(m, test_type("arora"), NULL, NULL, NULL, NULL, 1, nh, frac, &e),
                    SAE_EHPARAM);
   ASSERT_MSG_HAS(e, "whole number");
   sae_model_free(m);
@@ -325,7 +316,7 @@ END_TEST
 
 /* A node driven by hand, so the plugin's own checks are reached. */
 START_TEST(test_plugin_checks) {
-  const sae_type *t = type_named("arora");
+  const sae_type *t = test_type("arora");
   double hp[] = {2, 0.5, 0};
   double Wd[6], ws[2 * 5];
   memcpy(Wd, HW, sizeof HW);
@@ -382,8 +373,8 @@ START_TEST(test_model_errors) {
   m = sae_model_alloc(3);
   const char *dn[] = {"n_out"}, *an[] = {"n_hid"};
   double three[] = {3};
-  ck_assert_int_eq(sae_model_add(m, type_named("dense"), "enc", NULL, NULL, NULL, 1, dn, three, &e), 0);
-  ck_assert_int_eq(sae_model_add(m, type_named("arora"), "code", NULL, "enc", NULL, 1, an, three, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, test_type("dense"), "enc", NULL, NULL, NULL, 1, dn, three, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, test_type("arora"), "code", NULL, "enc", NULL, 1, an, three, &e), 0);
   ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
   gsl_matrix *x = from_array(2, 3, HX);
   b.x = x;

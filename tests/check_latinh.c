@@ -29,15 +29,6 @@
 
 static sae_registry *reg;
 
-#define ASSERT_MSG_HAS(e, s) \
-  ck_assert_msg(strstr((e).msg, (s)) != NULL, "message '%s' lacks '%s'", (e).msg, (s))
-
-static const sae_type *type_named(const char *name) {
-  const sae_type *t = sae_registry_find(reg, name);
-  ck_assert_msg(t != NULL, "type %s not registered", name);
-  return t;
-}
-
 static gsl_rng *seeded(unsigned long s) {
   gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
   gsl_rng_set(r, s);
@@ -55,7 +46,7 @@ static sae_model *one_node(size_t n_in, size_t n_hp, const char *const *hn, cons
                            gsl_rng *rng) {
   sae_error e = {0, ""};
   sae_model *m = sae_model_alloc(n_in);
-  ck_assert_int_eq(sae_model_add(m, type_named("latinh"), "code", NULL, NULL, NULL, n_hp, hn, hv, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, test_type("latinh"), "code", NULL, NULL, NULL, n_hp, hn, hv, &e), 0);
   ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
   return m;
 }
@@ -121,7 +112,7 @@ START_TEST(test_type_gradcheck_own_energy) {
     gsl_rng *rng = seeded(11 + k);
     sae_gradcheck_result r;
     sae_error e = {0, ""};
-    ck_assert_msg(sae_gradcheck_type(type_named("latinh"), 3, hn, settings[k], rng, &r, &e) == 0,
+    ck_assert_msg(sae_gradcheck_type(test_type("latinh"), 3, hn, settings[k], rng, &r, &e) == 0,
                   "%s", e.msg);
     ck_assert_msg(r.passed, "setting %zu: %s (rel %g)", k, r.message, r.rel_error);
     ck_assert(isnan(r.output_rel_error)); /* no output part through an argmin */
@@ -282,12 +273,12 @@ START_TEST(test_loss_downstream_refused) {
     gsl_rng *rng = seeded(8);
     sae_error e = {0, ""};
     sae_model *m = sae_model_alloc(6);
-    ck_assert_int_eq(sae_model_add(m, type_named("latinh"), "code", NULL, NULL, NULL, 0, NULL, NULL, &e), 0);
+    ck_assert_int_eq(sae_model_add(m, test_type("latinh"), "code", NULL, NULL, NULL, 0, NULL, NULL, &e), 0);
     const char *nh[] = {"n_out"};
     const double six[] = {6};
     for (size_t k = 0; k < 3 && chains[c][k]; k++) {
       int dense = strcmp(chains[c][k], "dense") == 0;
-      ck_assert_int_eq(sae_model_add(m, type_named(chains[c][k]), NULL, NULL, NULL, NULL,
+      ck_assert_int_eq(sae_model_add(m, test_type(chains[c][k]), NULL, NULL, NULL, NULL,
                                      dense, nh, six, &e), 0);
     }
     ck_assert_int_eq(sae_model_build(m, rng, &e), SAE_ETYPE);
@@ -301,8 +292,8 @@ START_TEST(test_loss_downstream_refused) {
   sae_model *m = sae_model_alloc(6);
   const char *nh[] = {"n_out"};
   const double six[] = {6};
-  ck_assert_int_eq(sae_model_add(m, type_named("latinh"), "code", NULL, NULL, NULL, 0, NULL, NULL, &e), 0);
-  ck_assert_int_eq(sae_model_add(m, type_named("dense"), NULL, NULL, NULL, NULL, 1, nh, six, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, test_type("latinh"), "code", NULL, NULL, NULL, 0, NULL, NULL, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, test_type("dense"), NULL, NULL, NULL, NULL, 1, nh, six, &e), 0);
   ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
   sae_model_free(m);
   gsl_rng_free(rng);

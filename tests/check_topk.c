@@ -25,15 +25,7 @@
 #include "optim.h"
 
 #define TOL 1e-12
-#define ASSERT_MSG_HAS(e, s) ck_assert_msg(strstr((e).msg, (s)) != NULL, "message \"%s\" lacks \"%s\"", (e).msg, (s))
-
 static sae_registry *reg;
-
-static const sae_type *type_named(const char *name) {
-  const sae_type *t = sae_registry_find(reg, name);
-  ck_assert_msg(t != NULL, "type %s not registered", name);
-  return t;
-}
 
 static gsl_matrix *from_array(size_t r, size_t c, const double *a) {
   gsl_matrix *A = gsl_matrix_alloc(r, c);
@@ -46,7 +38,7 @@ static sae_model *one_node(const char *name, size_t n_in, size_t n_hp, const cha
                            const double *hv, gsl_rng *rng) {
   sae_error e = {0, ""};
   sae_model *m = sae_model_alloc(n_in);
-  ck_assert_int_eq(sae_model_add(m, type_named(name), "node", NULL, NULL, NULL, n_hp, hn, hv, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, test_type(name), "node", NULL, NULL, NULL, n_hp, hn, hv, &e), 0);
   ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
   return m;
 }
@@ -365,8 +357,8 @@ START_TEST(test_ksparse_usage) {
   for (int tied = 0; tied <= 1; tied++) {
     double hv[] = {4, 2, tied};
     sae_model *m = sae_model_alloc(3);
-    ck_assert_int_eq(sae_model_add(m, type_named("ksparse"), "ks", NULL, NULL, NULL, 3, hn, hv, &e), 0);
-    ck_assert_int_eq(sae_model_add(m, type_named("squared_error"), "se", NULL, NULL, NULL, 0, NULL,
+    ck_assert_int_eq(sae_model_add(m, test_type("ksparse"), "ks", NULL, NULL, NULL, 3, hn, hv, &e), 0);
+    ck_assert_int_eq(sae_model_add(m, test_type("squared_error"), "se", NULL, NULL, NULL, 0, NULL,
                                    NULL, &e), 0);
     ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
     gsl_matrix W = tensor_of(m, "W", 0), u = tensor_of(m, "usage", 0);
@@ -470,7 +462,7 @@ static int try_build(const char *type, size_t n_in, size_t n_hp, const char *con
                      const double *hv, sae_error *e) {
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   sae_model *m = sae_model_alloc(n_in);
-  int rc = sae_model_add(m, type_named(type), NULL, NULL, NULL, NULL, n_hp, hn, hv, e);
+  int rc = sae_model_add(m, test_type(type), NULL, NULL, NULL, NULL, n_hp, hn, hv, e);
   if (!rc) rc = sae_model_build(m, rng, e);
   sae_model_free(m);
   gsl_rng_free(rng);

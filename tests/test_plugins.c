@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include "test_plugins.h"
 
+static sae_registry *loaded; /* what test_plugins returned, for test_type */
+
 sae_registry *test_plugins(const char *suite, size_t min_types) {
   const char *dir = getenv("SAE_TEST_PLUGIN_DIR");
   if (!dir) {
@@ -23,7 +25,13 @@ sae_registry *test_plugins(const char *suite, size_t min_types) {
     sae_registry_free(reg);
     return NULL;
   }
-  return reg;
+  return loaded = reg;
+}
+
+const sae_type *test_type(const char *name) {
+  const sae_type *t = loaded ? sae_registry_find(loaded, name) : NULL;
+  ck_assert_msg(t != NULL, "type %s not registered", name);
+  return t;
 }
 
 int test_run(Suite *s, sae_registry *reg) {
@@ -32,5 +40,6 @@ int test_run(Suite *s, sae_registry *reg) {
   const int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
   sae_registry_free(reg);
+  if (reg == loaded) loaded = NULL;
   return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
