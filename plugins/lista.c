@@ -48,9 +48,10 @@
  * (spectral radius about 0.3: the recurrence contracts), b_j ~ U(0, 0.2)
  * (init(), from nd->rng; non-negative, so the soft threshold is continuous).
  * A random contraction rather than ISTA on a random dictionary: ISTA's
- * inactive units sit just below their thresholds at every step, so central
- * differences cross kinks and the registry-wide gradient check fails about
- * one time in ten; this start fails it about one time in eighty.  To start
+ * inactive units sit just below their thresholds at every step, so most
+ * central differences would cross kinks (the check now measures those again
+ * at a finer step, gradcheck.c, but a start with few of them keeps the check
+ * at its first step for nearly every entry).  To start
  * from ISTA on a learned dictionary D use sae.lista_init (lua/sae/models.lua):
  * We = eta D, Sl = I - eta D D^T, b = eta lambda, eta = 1/L (sparse.h).
  *

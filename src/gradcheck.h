@@ -29,6 +29,8 @@ typedef struct sae_gradcheck_result {
   double max_abs_err;      /* its largest |g_num_i - g_i| */
   double worst_index;      /* where, as a flat index (theta, then the input), for Lua */
   size_t n_checked;        /* entries checked (each in every part) */
+  size_t n_kinks;          /* entries whose first difference step straddled a kink and
+                              were measured at a finer step (gradcheck.c, gc_entry) */
   double tol;              /* the tolerance that applies */
   int passed;              /* every part finite and below tol */
   double cost_rel_error;   /* J = the cost alone (a type: its own term, dy = 0) */

@@ -150,6 +150,8 @@ void lsae_push_gradcheck(lua_State *L, const sae_gradcheck_result *r) {
   lua_setfield(L, -2, "tol");
   lua_pushinteger(L, (lua_Integer)r->n_checked);
   lua_setfield(L, -2, "n");
+  lua_pushinteger(L, (lua_Integer)r->n_kinks);
+  lua_setfield(L, -2, "kinks");
   lua_pushinteger(L, (lua_Integer)r->worst_index + 1);
   lua_setfield(L, -2, "worst");
   lua_pushboolean(L, r->passed);

@@ -160,8 +160,11 @@ static int check_one(const sae_type *t, size_t n_hp, const char *const *names,
   if (!isnan(r.output_rel_error))
     snprintf(parts, sizeof parts, "own cost %.3g, output %.3g; ", r.cost_rel_error,
              r.output_rel_error);
-  printf("%-16s relative error %.3g (%stolerance %.0e) over %zu entries: %s\n", t->name,
-         r.rel_error, parts, r.tol, r.n_checked, r.passed ? "ok" : "FAILED");
+  char kinks[80] = "";
+  if (r.n_kinks)
+    snprintf(kinks, sizeof kinks, " (%zu measured at a finer step past a kink)", r.n_kinks);
+  printf("%-16s relative error %.3g (%stolerance %.0e) over %zu entries%s: %s\n", t->name,
+         r.rel_error, parts, r.tol, r.n_checked, kinks, r.passed ? "ok" : "FAILED");
   if (!r.passed) printf("    worst: %s\n", r.message);
   return r.passed ? EXIT_SUCCESS : EXIT_FAILURE;
 }
