@@ -26,17 +26,17 @@
  *
  *   dZ = dy,  dB = 0
  *   for t = T..1:
- *     D^t      = dZ .* h'(V^t)                    (1 on the active set)
- *     grad b_j -= sum_i D^t_ij g(V^t_ij)          (g = 1 relu-shrink, sign(v) soft)
+ *     D^t      = dZ .* h'(V^t)                    (1 on the active set: Z^t != 0)
+ *     grad b_j -= sum_i D^t_ij g(V^t_ij)          (g = 1 relu-shrink, sign(z) soft)
  *     dB      += D^t
- *     if t > 1:  grad Sl += D^t^T Z^{t-1}         (Z^{t-1} = h_b(V^{t-1}), recomputed)
- *                dZ       = D^t Sl
+ *     if t > 1:  dZ = D^t Sl
+ *   grad Sl += sum_{t>1} D^t^T Z^{t-1}            (one product over the stacked t)
  *   grad We += dB^T x,   dx += dB We
  *
- * Shapes (m examples, K = n_hid):  x, dx  m x n_in;  y, dy, V^t, Z, D^t  m x K.
- * ws, planar for the batch (ws_per_example = (T + 4) K): V^1..V^T (m x K
- * each, kept by forward for backward), then dZ, dB, D^t and a Z^{t-1}
- * scratch (m x K each).  Nothing is allocated in forward or backward.
+ * Shapes (m examples, K = n_hid):  x, dx  m x n_in;  y, dy, Z^t, D^t  m x K.
+ * ws, planar for the batch (ws_per_example = (2T + 1) K; lista_ws): B = x We^T
+ * (D^1 in backward), the codes Z^1..Z^{T-1} forward keeps for backward, D^2..D^T,
+ * dZ and dB (m x K each).  Nothing is allocated in forward or backward.
  * Cost per batch: forward 2 m n_in K + 2 (T-1) m K^2; backward about twice.
  *
  * Tensors: We (DECAY), Sl, b.  They are read as stored, so they cannot be tied
@@ -105,7 +105,7 @@ static int lista_setup(sae_node *nd) {
   if (nd->n_in < 1) return SAE_FAIL(nd, SAE_ESHAPE, LISTA_NAME ": input width is 0");
   nd->n_out = K;
   nd->n_tensors = 3;
-  nd->ws_per_example = (T + 4) * K;
+  nd->ws_per_example = (2 * T + 1) * K; /* lista_ws */
   nd->tensor[LI_WE] = (sae_tensor_spec){"We", K, nd->n_in, SAE_INIT_NORMAL,
                                         1.0 / sqrt((double)nd->n_in), SAE_TENSOR_DECAY};
   nd->tensor[LI_SL] = (sae_tensor_spec){"Sl", K, K, SAE_INIT_NORMAL, LI_S_GAIN / sqrt((double)K), 0};
@@ -121,30 +121,41 @@ static int lista_init(sae_node *nd) {
   return SAE_OK;
 }
 
-/* The planar blocks of ws for a batch of m. */
+/* The planar blocks of ws for a batch of m (m x K each).  Z^1..Z^{T-1}
+ * (Z^T is y) and D^2..D^T are stacks: block t of one lines up with block t of
+ * the other, so grad Sl = sum_t D^t^T Z^{t-1} is ONE product of
+ * ((T-1) m x K)^T by ((T-1) m x K) after the loop, not T-1 products with an
+ * inner dimension of m (the batch, 50 for DrSAE), which ran at a fraction of
+ * the dgemm peak and wrote the K x K gradient T-1 times. */
 typedef struct lista_ws {
-  size_t T;
-  gsl_matrix_view V[101]; /* V^1..V^T (index t - 1); T <= 100 */
-  gsl_matrix_view dZ, dB, Dt, Zp;
+  size_t T, m;
+  double *B;  /* x We^T (forward); D^1 (backward) */
+  double *Z;  /* Z^1..Z^{T-1}: forward's codes, kept for backward */
+  double *D;  /* D^2..D^T */
+  double *dZ, *dB;
 } lista_ws;
 
 static void lista_views(sae_node *nd, size_t m, lista_ws *w) {
-  const size_t K = nd->n_out;
-  w->T = (size_t)nd->hp[LI_T];
-  for (size_t t = 0; t < w->T; t++) w->V[t] = gsl_matrix_view_array(nd->ws + t * m * K, m, K);
-  w->dZ = gsl_matrix_view_array(nd->ws + w->T * m * K, m, K);
-  w->dB = gsl_matrix_view_array(nd->ws + (w->T + 1) * m * K, m, K);
-  w->Dt = gsl_matrix_view_array(nd->ws + (w->T + 2) * m * K, m, K);
-  w->Zp = gsl_matrix_view_array(nd->ws + (w->T + 3) * m * K, m, K);
+  const size_t K = nd->n_out, T = (size_t)nd->hp[LI_T], blk = m * K;
+  w->T = T;
+  w->m = m;
+  w->B = nd->ws;
+  w->Z = w->B + blk;
+  w->D = w->Z + (T - 1) * blk;
+  w->dZ = w->D + (T - 1) * blk;
+  w->dB = w->dZ + blk;
 }
 
-/* Z = h_b(V), per-unit thresholds. */
-static void lista_shrink(const gsl_matrix *V, const gsl_matrix *b, int nonneg, gsl_matrix *Z) {
+static gsl_matrix_view lista_block(double *p, size_t rows, size_t K) {
+  return gsl_matrix_view_array(p, rows, K);
+}
+
+/* Z = h_b(Z) in place, per-unit thresholds. */
+static void lista_shrink(gsl_matrix *Z, const gsl_matrix *b, int nonneg) {
   const double *th = b->data;
-  for (size_t i = 0; i < V->size1; i++) {
-    const double *v = gsl_matrix_const_ptr(V, i, 0);
+  for (size_t i = 0; i < Z->size1; i++) {
     double *z = gsl_matrix_ptr(Z, i, 0);
-    for (size_t j = 0; j < V->size2; j++) z[j] = sae_shrink(v[j], th[j], nonneg);
+    for (size_t j = 0; j < Z->size2; j++) z[j] = sae_shrink(z[j], th[j], nonneg);
   }
 }
 
@@ -160,15 +171,19 @@ static int lista_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, doubl
     return SAE_FAIL(nd, SAE_ESHAPE, LISTA_NAME ": We and Sl cannot be tied transposed (share them)");
   lista_ws w;
   lista_views(nd, m, &w);
-  /* V^1 = B = x We^T; then V^t = B + Z^{t-1} Sl^T, with Z^{t-1} in y */
-  int rc = gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, x, We, 0.0, &w.V[0].matrix);
+  gsl_matrix_view B = lista_block(w.B, m, K);
+  int rc = gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, x, We, 0.0, &B.matrix);
   if (rc) return SAE_FAIL(nd, rc, LISTA_NAME ": x We^T failed");
-  lista_shrink(&w.V[0].matrix, b, nonneg, y);
-  for (size_t t = 1; t < w.T; t++) {
-    gsl_matrix_memcpy(&w.V[t].matrix, &w.V[0].matrix);
-    if ((rc = gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, y, Sl, 1.0, &w.V[t].matrix)))
+  /* Z^t = h_b(B + Z^{t-1} Sl^T), computed in place in its block (y for t = T) */
+  gsl_matrix_view Zt[2]; /* Z^t and Z^{t-1}, alternately */
+  for (size_t t = 1; t <= w.T; t++) {
+    gsl_matrix_view *cur = &Zt[t % 2], *prev = &Zt[(t - 1) % 2];
+    *cur = lista_block(w.Z + (t - 1) * m * K, m, K); /* (t = T: not used, y is) */
+    gsl_matrix *z = t == w.T ? y : &cur->matrix;
+    gsl_matrix_memcpy(z, &B.matrix);
+    if (t > 1 && (rc = gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, &prev->matrix, Sl, 1.0, z)))
       return SAE_FAIL(nd, rc, LISTA_NAME ": Z Sl^T failed");
-    lista_shrink(&w.V[t].matrix, b, nonneg, y);
+    lista_shrink(z, b, nonneg);
   }
   return SAE_OK;
 }
@@ -176,48 +191,55 @@ static int lista_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, doubl
 static int lista_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
                           const gsl_matrix *dy, gsl_matrix *dx) {
   const size_t m = x->size1, K = nd->n_out;
-  const gsl_matrix *We = &nd->param[LI_WE], *Sl = &nd->param[LI_SL], *b = &nd->param[LI_B];
+  const gsl_matrix *We = &nd->param[LI_WE], *Sl = &nd->param[LI_SL];
   gsl_matrix *gWe = &nd->grad[LI_WE], *gSl = &nd->grad[LI_SL];
   double *gb = nd->grad[LI_B].data;
-  const double *th = b->data;
   const int nonneg = nd->hp[LI_SHRINK] != 0;
   int rc;
-  (void)y;
   if (dy->size1 != m || dy->size2 != K)
     return SAE_FAIL(nd, SAE_ESHAPE, LISTA_NAME ": dy is %zu x %zu, expected %zu x %zu", dy->size1,
                     dy->size2, m, K);
   lista_ws w;
   lista_views(nd, m, &w);
-  gsl_matrix *dZ = &w.dZ.matrix, *dB = &w.dB.matrix, *Dt = &w.Dt.matrix, *Zp = &w.Zp.matrix;
+  gsl_matrix_view dZv = lista_block(w.dZ, m, K), dBv = lista_block(w.dB, m, K);
+  gsl_matrix *dZ = &dZv.matrix;
   gsl_matrix_memcpy(dZ, dy);
-  gsl_matrix_set_zero(dB);
+  gsl_matrix_set_zero(&dBv.matrix);
   for (size_t t = w.T; t >= 1; t--) {
-    const gsl_matrix *V = &w.V[t - 1].matrix;
-    for (size_t i = 0; i < m; i++) { /* D^t = dZ .* h'(V^t); grad b -= D^t g(V^t) */
-      const double *v = gsl_matrix_const_ptr(V, i, 0), *dz = gsl_matrix_const_ptr(dZ, i, 0);
-      double *d = gsl_matrix_ptr(Dt, i, 0);
+    /* D^t = dZ .* h'(V^t) and grad b -= D^t .* g(V^t), read off Z^t = h_b(V^t):
+     * h' is 1 exactly where z != 0 (v - b != 0 iff v != b in floating point),
+     * and g, the sign of v on the active set, is the sign of z there.  dB +=
+     * D^t in the same sweep. */
+    const double *zt = t == w.T ? y->data : w.Z + (t - 1) * m * K;
+    double *dt = t == 1 ? w.B : w.D + (t - 2) * m * K;
+    for (size_t i = 0; i < m; i++) {
+      const double *z = zt + i * K, *dz = gsl_matrix_const_ptr(dZ, i, 0);
+      double *d = dt + i * K, *db = w.dB + i * K;
       for (size_t j = 0; j < K; j++) {
-        d[j] = dz[j] * sae_shrink_grad(v[j], th[j], nonneg);
-        gb[j] -= nonneg || v[j] > 0 ? d[j] : -d[j];
+        d[j] = z[j] != 0.0 ? dz[j] : 0.0;
+        gb[j] -= nonneg || z[j] > 0 ? d[j] : -d[j];
+        db[j] += d[j];
       }
     }
-    gsl_matrix_add(dB, Dt);
     if (t == 1) break;
-    lista_shrink(&w.V[t - 2].matrix, b, nonneg, Zp); /* Z^{t-1} */
-    if ((rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, Dt, Zp, 1.0, gSl)))
-      return SAE_FAIL(nd, rc, LISTA_NAME ": grad Sl failed");
 #ifdef LISTA_PLANTED_BUG
     if (t == w.T) { /* planted: the recurrence's gradient into Z^{T-1} dropped */
       gsl_matrix_set_zero(dZ);
       continue;
     }
 #endif
-    if ((rc = gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, Dt, Sl, 0.0, dZ)))
+    gsl_matrix_view Dt = lista_block(dt, m, K);
+    if ((rc = gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Dt.matrix, Sl, 0.0, dZ)))
       return SAE_FAIL(nd, rc, LISTA_NAME ": D Sl failed");
   }
-  if ((rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, dB, x, 1.0, gWe)))
+  if (w.T > 1) { /* grad Sl += [D^2; ..; D^T]^T [Z^1; ..; Z^{T-1}] */
+    gsl_matrix_view Ds = lista_block(w.D, (w.T - 1) * m, K), Zs = lista_block(w.Z, (w.T - 1) * m, K);
+    if ((rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Ds.matrix, &Zs.matrix, 1.0, gSl)))
+      return SAE_FAIL(nd, rc, LISTA_NAME ": grad Sl failed");
+  }
+  if ((rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &dBv.matrix, x, 1.0, gWe)))
     return SAE_FAIL(nd, rc, LISTA_NAME ": grad We failed");
-  if (dx && (rc = gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, dB, We, 1.0, dx)))
+  if (dx && (rc = gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &dBv.matrix, We, 1.0, dx)))
     return SAE_FAIL(nd, rc, LISTA_NAME ": dx failed");
   return SAE_OK;
 }
