@@ -42,6 +42,11 @@ local lr = sae.arg("lr", 50)  -- large: grad D is a mean over the batch of rare 
 local iters = sae.arg("iters", quick and 100 or 300)
 local source = sae.arg("source", "auto")
 local only = sae.arg("methods", "L1,tree,grid,learned") -- a comma list: run only these
+-- The initial atoms: "patches" (K training patches, scaled to unit norm) or
+-- "random" (the type's own start).  From random atoms SGD at this budget
+-- leaves most of the noise in place (doc/lateral_inhibition.md).
+local init = sae.arg("init", "patches")
+assert(init == "patches" or init == "random", "init=" .. tostring(init) .. ": patches or random")
 local size = 8
 local n = size * size
 -- the forest: roots, children per root, grandchildren per child; the grid side
@@ -89,9 +94,9 @@ local S_grid = G1:copy():scale(budget / (G1:sum() / K))
 sae.report.table {
   caption = "Settings",
   header = { "K", "n", "lambda", "budget (mean row sum of S)", "tree strength", "grid strength",
-             "patches", "epochs", "batch", "lr", "max FISTA iterations" },
+             "patches", "epochs", "batch", "lr", "max FISTA iterations", "initial atoms" },
   rows = { { K, n, lambda, budget, strength, budget / (G1:sum() / K), n_patches, epochs, batch,
-             lr, iters } },
+             lr, iters, init } },
 }
 
 -- The tree's units in display order: each root, then each child followed by
@@ -111,9 +116,24 @@ local per_root = K // levels[1]
 ## Training
 
 Minibatch SGD (`sae.train`) on the `latinh` node alone: its energy is the
-cost. The same seed before each build gives every method the same initial
-dictionary.
+cost. Every method starts from the same dictionary: K training patches
+drawn at random, scaled to unit norm (`init=patches`, the usual start of
+dictionary learning); the same seed before each build gives every method
+the same draw.
 ]]
+-- Rows of X at the seeded draw, each scaled to unit norm (a zero patch
+-- stays zero: the type's projection leaves it, and it never activates).
+local function patch_atoms(X, K)
+  local idx, pick = sae.randperm(X:rows()), {}
+  for i = 1, K do pick[i] = idx[i] end
+  local P = X:select(pick)
+  for i = 1, K do
+    local r = P:rowrange(i, i)
+    local norm = r:norm()
+    if norm > 0 then r:scale(1 / norm) end
+  end
+  return P
+end
 local all_methods = {
   { name = "L1", S = nil, ref = "tree" },
   { name = "tree", S = S_tree, ref = "tree" },
@@ -136,6 +156,7 @@ for _, meth in ipairs(methods) do
     learn_S = meth.learn and 1 or 0, s_row = budget,
   }):build()
   if meth.S then sae.latinh.set_S(net, "code", meth.S) end
+  if init == "patches" then net:param("code", "D"):copy(patch_atoms(X, K)) end
   local S0 = net:param("code", "S"):copy()
   local t0 = sae.clock()
   local hist = sae.train(net, X, { epochs = epochs, lr = lr, momentum = 0.5, batch = batch,
