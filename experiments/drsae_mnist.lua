@@ -130,10 +130,19 @@ local function copy_tensors(from, to, list)
 end
 local SHARED = { { "code", "We" }, { "code", "Sl" }, { "code", "b" }, { "dec", "W" } }
 
+-- In chunks of 1000 images: the workspace of a node is sized for the largest
+-- batch it has seen, and lista keeps 2T + 1 codes per example for backward
+-- (74 MB for 1000 images of 784-400^11; 740 MB for the whole test set).
 local function error_rate(net, Xs, ys)
-  net:forward(Xs, { labels = ys })
-  local acc = sae.score(net:output("cls"):argmax(), ys, 10)
-  return 1 - acc
+  local wrong = 0
+  for first = 1, Xs:rows(), 1000 do
+    local last = math.min(first + 999, Xs:rows())
+    local yc = table.move(ys, first, last, 1, {})
+    net:forward(Xs:rowrange(first, last), { labels = yc })
+    local pred = net:output("cls"):argmax()
+    for i = 1, #yc do if pred[i] ~= yc[i] then wrong = wrong + 1 end end
+  end
+  return wrong / Xs:rows()
 end
 
 local function pct(x) return string.format("%.2f %%", 100 * x) end
@@ -274,10 +283,15 @@ sae.plot.curve { file = "code_iterations.png", series = zseries, xlabel = "itera
                  .. "across the iterations: the 8 units largest at t = T (%d of %d units active "
                  .. "at T)", yte[1] - 1, active, K) }
 -- dead units: never active on the validation images
-net:forward(Xva, { labels = yva })
-local Zva = net:output("code")
+local alive = {}
+for first = 1, Xva:rows(), 1000 do -- in chunks, as error_rate
+  local last = math.min(first + 999, Xva:rows())
+  net:forward(Xva:rowrange(first, last), { labels = table.move(yva, first, last, 1, {}) })
+  local Z = net:output("code")
+  for j = 1, K do if Z:col(j):max() > 0 then alive[j] = true end end
+end
 local dead = 0
-for j = 1, K do if Zva:col(j):max() <= 0 then dead = dead + 1 end end
+for j = 1, K do if not alive[j] then dead = dead + 1 end end
 sae.report.metric("dead_units", dead)
 sae.report.text(string.format("%d of %d units are never active on the validation images.", dead, K))
 -- units sorted by the norm of their classifier weights (columns of C)
