@@ -38,6 +38,7 @@ struct sae_model {
   signed char *dir;
   size_t m_max;
   gsl_rng *rng; /* not owned */
+  int cost_node; /* the first node whose cost term made the last forward's cost non-finite, or -1 */
 };
 
 static int is_reg(const node_rec *r) { return r->nd.type->kind == SAE_KIND_REGULARIZER; }
@@ -68,7 +69,10 @@ static int check_argmin_downstream(const sae_model *m, sae_error *e) {
 sae_model *sae_model_alloc(size_t n_in) {
   if (n_in == 0) return NULL;
   sae_model *m = calloc(1, sizeof *m);
-  if (m) m->n_in = n_in;
+  if (m) {
+    m->n_in = n_in;
+    m->cost_node = -1;
+  }
   return m;
 }
 
@@ -440,6 +444,7 @@ static int regularize(sae_model *m, int with_grad, double *cost, sae_error *e) {
         int rc = g->nd.type->regularize(&g->nd, &r->nd.param[j], with_grad ? &r->nd.grad[j] : NULL, &c);
         if (rc) return node_fail(g, rc, "regularize", e);
         *cost += c;
+        if (!with_grad && !isfinite(*cost) && m->cost_node < 0) m->cost_node = (int)i;
       }
     }
   }
@@ -452,6 +457,7 @@ static int forward_to(sae_model *m, const sae_batch *b, size_t upto, double *cos
   int rc;
   if ((rc = check_batch(m, b, e)) || (rc = reserve(m, b->m, e))) return rc;
   double c = 0;
+  m->cost_node = -1;
   for (size_t i = 0; i <= upto && i < m->n; i++) {
     node_rec *r = &m->node[i];
     if (is_reg(r)) continue;
@@ -460,6 +466,7 @@ static int forward_to(sae_model *m, const sae_batch *b, size_t upto, double *cos
     r->nd.batch = b;
     r->nd.msg[0] = '\0';
     if ((rc = r->nd.type->forward(&r->nd, x, &r->y, &c))) return node_fail(r, rc, "forward", e);
+    if (!isfinite(c) && m->cost_node < 0) m->cost_node = (int)i; /* one test per node */
   }
   if (upto + 1 >= m->n && (rc = regularize(m, 0, &c, e))) return rc;
   *cost = c;
@@ -657,4 +664,71 @@ int sae_model_has_cost(const sae_model *m) {
 size_t sae_model_last_node(const sae_model *m) {
   int i = last_flow_node(m);
   return i < 0 ? 0 : (size_t)i;
+}
+
+/* ---- finding a non-finite number (only once something is known to be) ---- */
+
+static const char *nf_name(double v) { return isnan(v) ? "NaN" : v > 0 ? "Inf" : "-Inf"; }
+
+/* The first non-finite entry of a, row-major: 1 and (*r, *c), else 0. */
+static int nf_find(const gsl_matrix *a, size_t *r, size_t *c) {
+  for (size_t i = 0; i < a->size1; i++) {
+    const double *row = a->data + i * a->tda;
+    for (size_t j = 0; j < a->size2; j++)
+      if (!isfinite(row[j])) {
+        *r = i;
+        *c = j;
+        return 1;
+      }
+  }
+  return 0;
+}
+
+int sae_model_find_nonfinite(const sae_model *m, sae_error *e) {
+  size_t r, c;
+  if (!m->built) return 0;
+  /* The data first: a NaN in X is no node's doing.  nd.batch is the batch
+   * of the last forward, which the caller (a step) still holds. */
+  for (size_t i = 0; m->m_max && i < m->n; i++) {
+    const node_rec *n = &m->node[i];
+    if (n->input >= 0 || !n->nd.batch || !n->nd.batch->x) continue;
+    if (nf_find(n->nd.batch->x, &r, &c))
+      return sae_error_set(e, SAE_ENUMERIC, "the input has %s (row %zu, column %zu)",
+                           nf_name(gsl_matrix_get(n->nd.batch->x, r, c)), r + 1, c + 1);
+    break;
+  }
+  /* Outputs in forward order: the first node that produced one (the nodes
+   * after it only pass it on). */
+  for (size_t i = 0; m->m_max && i < m->n; i++) {
+    const node_rec *n = &m->node[i];
+    if (!is_reg(n) && nf_find(&n->y, &r, &c))
+      return sae_error_set(e, SAE_ENUMERIC, "node '%s' output has %s (row %zu, column %zu)",
+                           n->name, nf_name(gsl_matrix_get(&n->y, r, c)), r + 1, c + 1);
+  }
+  if (m->cost_node >= 0)
+    return sae_error_set(e, SAE_ENUMERIC, "node '%s' (%s) made the cost non-finite",
+                         m->node[m->cost_node].name, m->node[m->cost_node].nd.type->name);
+  /* Gradients in backward order (last node first): where backward first
+   * produced one.  Owned tensors only (a tie's gradient is its owner's);
+   * NOGRAD tensors are never stepped, so theirs does no harm. */
+  for (size_t i = m->n; i-- > 0;) {
+    const node_rec *n = &m->node[i];
+    for (size_t j = 0; j < n->nd.n_tensors; j++) {
+      if (n->alias[j] || (n->nd.tensor[j].flags & SAE_TENSOR_NOGRAD)) continue;
+      if (nf_find(&n->nd.grad[j], &r, &c))
+        return sae_error_set(e, SAE_ENUMERIC, "gradient of '%s.%s' has %s (row %zu, column %zu)",
+                             n->name, n->nd.tensor[j].name,
+                             nf_name(gsl_matrix_get(&n->nd.grad[j], r, c)), r + 1, c + 1);
+    }
+  }
+  /* Finite gradients, yet a step overflowed a parameter. */
+  for (size_t i = 0; i < m->n; i++) {
+    const node_rec *n = &m->node[i];
+    for (size_t j = 0; j < n->nd.n_tensors; j++)
+      if (!n->alias[j] && nf_find(&n->nd.param[j], &r, &c))
+        return sae_error_set(e, SAE_ENUMERIC, "parameter '%s.%s' is %s (row %zu, column %zu)",
+                             n->name, n->nd.tensor[j].name,
+                             nf_name(gsl_matrix_get(&n->nd.param[j], r, c)), r + 1, c + 1);
+  }
+  return 0;
 }
