@@ -14,6 +14,8 @@
 #include "registry.h"
 
 #define NO_NODE (-2) /* "input" is -1: the model's own input */
+/* theta, its gradient (doubles) and the direction (a signed char) of each parameter */
+#define BUILD_BYTES_PER_PARAM (2 * sizeof(double) + 1)
 
 typedef struct node_rec {
   sae_node nd;   /* what the plugin sees */
@@ -310,7 +312,7 @@ int sae_model_build(sae_model *m, gsl_rng *rng, sae_error *e) {
   if (m->n == 0) return sae_error_set(e, SAE_ESTATE, "the model has no nodes: add some first");
   int rc = check_argmin_downstream(m, e);
   if (rc) return rc;
-  size_t total = 0;
+  size_t total = 0, biggest = 0, most = 0; /* most: the parameters of node biggest */
   for (size_t i = 0; i < m->n; i++) {
     node_rec *r = &m->node[i];
     sae_node *nd = &r->nd;
@@ -324,18 +326,44 @@ int sae_model_build(sae_model *m, gsl_rng *rng, sae_error *e) {
       return sae_error_set(e, SAE_ETYPE, "%s (%s): setup gave %zu tensors and n_out %zu",
                            r->name, nd->type->name, nd->n_tensors, nd->n_out);
     if ((rc = plan_aliases(m, r, e))) return rc;
+    size_t own = 0;
     for (size_t j = 0; j < nd->n_tensors; j++) {
       if (r->alias[j]) continue;
-      r->off[j] = total;
-      total += nd->tensor[j].rows * nd->tensor[j].cols;
+      const sae_tensor_spec *t = &nd->tensor[j];
+      size_t count;
+      /* Sizes that wrap (n_out * n_in * 8 past 2^64) are refused, not
+       * allocated short: theta, its gradient and the directions take
+       * BUILD_BYTES_PER_PARAM bytes a parameter. */
+      if (__builtin_mul_overflow(t->rows, t->cols, &count) ||
+          __builtin_add_overflow(own, count, &own) ||
+          __builtin_add_overflow(total, count, &total) || total > SIZE_MAX / BUILD_BYTES_PER_PARAM)
+        return sae_error_set(e, SAE_ENOMEM,
+                             "the parameters of '%s' (%s: %zu x %zu) need more than 2^64 bytes "
+                             "(the size overflows)", r->name, t->name, t->rows, t->cols);
+      r->off[j] = total - count;
+    }
+    if (own > most) {
+      most = own;
+      biggest = i;
     }
     if (nd->type->state_size && !(nd->state = calloc(1, nd->type->state_size)))
-      return sae_error_set(e, SAE_ENOMEM, "out of memory for %s's state", r->name);
+      return sae_error_set(e, SAE_ENOMEM, "cannot allocate %zu bytes for the state of '%s' "
+                           "(out of memory)", nd->type->state_size, r->name);
   }
   size_t alloc = total ? total : 1;
   if (!(m->theta = gsl_vector_calloc(alloc)) || !(m->grad = gsl_vector_calloc(alloc)) ||
-      !(m->dir = calloc(alloc, 1)))
-    return sae_error_set(e, SAE_ENOMEM, "out of memory for %zu parameters", total);
+      !(m->dir = calloc(alloc, 1))) {
+    gsl_vector_free(m->theta);
+    gsl_vector_free(m->grad);
+    m->theta = m->grad = NULL; /* unbuilt again: nothing half-made stays */
+    if (most == total)
+      return sae_error_set(e, SAE_ENOMEM, "cannot allocate %zu bytes for the parameters of '%s' "
+                           "(%zu, with their gradient; out of memory)",
+                           alloc * BUILD_BYTES_PER_PARAM, m->node[biggest].name, total);
+    return sae_error_set(e, SAE_ENOMEM, "cannot allocate %zu bytes for the parameters (%zu, with "
+                         "their gradient; %zu of them in '%s'; out of memory)",
+                         alloc * BUILD_BYTES_PER_PARAM, total, most, m->node[biggest].name);
+  }
   if (!total) m->theta->size = m->grad->size = 0; /* a model with no parameters */
 
   for (size_t i = 0; i < m->n; i++) {
@@ -372,19 +400,25 @@ static int reserve(sae_model *m, size_t mb, sae_error *e) {
     for (size_t i = 0; i < m->n; i++) {
       node_rec *r = &m->node[i];
       if (is_reg(r)) continue;
-      gsl_matrix *y = gsl_matrix_alloc(mb, r->nd.n_out), *dy = gsl_matrix_alloc(mb, r->nd.n_out);
+      /* y and dy (mb x n_out each) and the workspace, sizes checked for
+       * wrapping before anything is allocated */
+      size_t ny, nws, bytes;
+      if (__builtin_mul_overflow(mb, r->nd.n_out, &ny) ||
+          __builtin_mul_overflow(mb, r->nd.ws_per_example, &nws) ||
+          __builtin_add_overflow(nws, r->nd.ws_fixed, &nws) ||
+          __builtin_mul_overflow(ny, 2, &bytes) || __builtin_add_overflow(bytes, nws, &bytes) ||
+          __builtin_mul_overflow(bytes, sizeof(double), &bytes))
+        return sae_error_set(e, SAE_ENOMEM, "the outputs and workspace of '%s' for a batch of "
+                             "%zu rows need more than 2^64 bytes (the size overflows)",
+                             r->name, mb);
+      gsl_matrix *y = gsl_matrix_alloc(mb, r->nd.n_out), *dy = y ? gsl_matrix_alloc(mb, r->nd.n_out) : NULL;
       double *ws = NULL;
-      const size_t nws = mb * r->nd.ws_per_example + r->nd.ws_fixed;
-      if (nws && !(ws = malloc(nws * sizeof *ws))) {
+      if (!y || !dy || (nws && !(ws = malloc(nws * sizeof *ws)))) {
         gsl_matrix_free(y);
         gsl_matrix_free(dy);
-        return sae_error_set(e, SAE_ENOMEM, "out of memory for a batch of %zu", mb);
-      }
-      if (!y || !dy) {
-        gsl_matrix_free(y);
-        gsl_matrix_free(dy);
-        free(ws);
-        return sae_error_set(e, SAE_ENOMEM, "out of memory for a batch of %zu", mb);
+        return sae_error_set(e, SAE_ENOMEM, "cannot allocate %zu bytes for the outputs and "
+                             "workspace of '%s' for a batch of %zu rows (out of memory)",
+                             bytes, r->name, mb);
       }
       gsl_matrix_free(r->ybuf);
       gsl_matrix_free(r->dybuf);
