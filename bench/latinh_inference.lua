@@ -51,10 +51,8 @@ end
 local dir = os.tmpname()
 os.remove(dir)
 assert(os.execute("mkdir -p " .. dir))
-local function write(name, A)
-  local f = assert(io.open(dir .. "/" .. name, "wb"))
-  f:write(A:tobytes())
-  f:close()
+local function write(name, A) -- checked and whole (a short file would mislead the comparison)
+  assert(sae.write_file(dir .. "/" .. name, A:tobytes()))
 end
 
 print(string.format("lateral inhibition inference: m = %d patches of 8x8, K = %d atoms, %d FISTA "

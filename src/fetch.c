@@ -45,6 +45,7 @@
 #include <nettle/sha2.h>
 #include <zlib.h>
 
+#include "atomic_write.h"
 #include "fetch.h"
 
 extern char **environ;
@@ -206,17 +207,6 @@ static int fetch_is_gzip(const char *path) {
   return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
 }
 
-static int fetch_write_all(int fd, const unsigned char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 int sae_fetch_install_file(const char *src_path, int gzipped, const char *dest_path,
                            const char *sha256_hex, sae_error *e) {
   const char *name = dest_path ? fetch_basename(dest_path) : "(null)";
@@ -226,10 +216,6 @@ int sae_fetch_install_file(const char *src_path, int gzipped, const char *dest_p
     return sae_error_set(e, SAE_EHPARAM, "%s: expected sha256 '%s' is not 64 hex digits", name,
                          sha256_hex ? sha256_hex : "(null)");
   if (gzipped < 0) gzipped = fetch_is_gzip(src_path) == 1;
-
-  char tmp[PATH_MAX];
-  if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", dest_path) >= (int)sizeof tmp)
-    return sae_error_set(e, SAE_EIO, "%s: path too long", dest_path);
 
   FILE *plain = NULL;
   gzFile gz = NULL;
@@ -242,11 +228,10 @@ int sae_fetch_install_file(const char *src_path, int gzipped, const char *dest_p
   if (gz) gzbuffer(gz, FETCH_CHUNK);
 
   unsigned char *buf = malloc(FETCH_CHUNK);
-  int fd = buf ? mkstemp(tmp) : -1;
-  int rc = 0;
+  sae_atomic_file out; /* beside dest_path; renamed over it once the sum matches */
+  int rc = 0, opened = 0;
   if (!buf) rc = sae_error_set(e, SAE_ENOMEM, "%s: out of memory", name);
-  else if (fd < 0)
-    rc = sae_error_set(e, SAE_EIO, "%s: cannot create %s: %s", name, tmp, strerror(errno));
+  else opened = !(rc = sae_atomic_open(&out, dest_path, e));
 
   struct sha256_ctx h;
   unsigned char head[2] = {0, 0};
@@ -283,18 +268,11 @@ int sae_fetch_install_file(const char *src_path, int gzipped, const char *dest_p
     for (size_t i = 0; total + i < 2 && i < n; i++) head[total + i] = buf[i];
     total += n;
     sha256_update(&h, n, buf);
-    if (fetch_write_all(fd, buf, n))
-      rc = sae_error_set(e, SAE_EIO, "%s: cannot write %s: %s", name, tmp, strerror(errno));
+    if ((rc = sae_atomic_write(&out, buf, n, e))) opened = 0; /* the helper cleaned up */
   }
   free(buf);
   if (gz) gzclose(gz);
   if (plain) fclose(plain);
-  if (fd >= 0) {
-    if (rc == 0 && (fchmod(fd, 0644) || fsync(fd)))
-      rc = sae_error_set(e, SAE_EIO, "%s: cannot write %s: %s", name, tmp, strerror(errno));
-    if (close(fd) && rc == 0)
-      rc = sae_error_set(e, SAE_EIO, "%s: cannot write %s: %s", name, tmp, strerror(errno));
-  }
 
   if (rc == 0) {
     uint8_t d[SHA256_DIGEST_SIZE];
@@ -308,10 +286,8 @@ int sae_fetch_install_file(const char *src_path, int gzipped, const char *dest_p
                          still_gz ? "the data is still gzipped" : "the download is corrupt");
     }
   }
-  if (rc == 0 && rename(tmp, dest_path))
-    rc = sae_error_set(e, SAE_EIO, "%s: cannot rename %s to %s: %s", name, tmp, dest_path,
-                       strerror(errno));
-  if (rc && fd >= 0) remove(tmp);
+  if (rc == 0) rc = sae_atomic_commit(&out, e); /* fsync, rename; cleans up on failure */
+  else if (opened) sae_atomic_abort(&out);
   return rc;
 }
 

@@ -137,6 +137,7 @@ static int l_build(lua_State *L) {
   sae_model *m = check_model(L, 1);
   sae_error e = {0, ""};
   int rc = sae_model_build(m, lsae_rng(L), &e);
+  if (rc == SAE_ENOMEM) return luaL_error(L, "net:build: %s", e.msg); /* says how many bytes */
   if (rc) return lsae_fail(L, rc, &e);
   lua_settop(L, 1);
   return 1;
@@ -552,7 +553,10 @@ static int l_sgd(lua_State *L) {
   luaL_setmetatable(L, LSAE_SGD);
   lua_pushvalue(L, 1);
   lua_setiuservalue(L, -2, 1); /* the model lives as long as its optimiser */
-  if (!(box->s = sae_sgd_alloc(m))) return luaL_error(L, "out of memory");
+  if (!(box->s = sae_sgd_alloc(m))) /* the velocity and the per-parameter rate factors */
+    return luaL_error(L, "sae.sgd: cannot allocate %zu bytes for the optimiser's state of %zu "
+                      "parameters (out of memory)", 2 * sizeof(double) * sae_model_theta(m)->size,
+                      sae_model_theta(m)->size);
   sgd_configure(L, box->s, m, 2, "sae.sgd");
   return 1;
 }

@@ -11,7 +11,7 @@
  *       opts: {h, w (default: square images), cols (0: ceil(sqrt(n))),
  *              normalize = "each" (default) | "none", title, width, height}
  *       the mosaic of display.h drawn as a grey image (sae_plot_heatmap, image)
- *   core.write_file(path, string)          -> true | nil, message  (path.tmp, then rename)
+ *   core.write_file(path, string)          -> true | nil, message  (atomic_write.h)
  *   core.mkdir(path)                       -> true | nil, message  (0755; fine if it exists)
  *
  * Bad arguments raise an error (an option or series field not listed above
@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "atomic_write.h"
 #include "lsae.h"
 #include "display.h"
 #include "plot.h"
@@ -41,6 +42,16 @@ static int l_plot_softfail(lua_State *L, const char *msg) {
   luaL_pushfail(L);
   lua_pushstring(L, msg);
   return 2;
+}
+
+/* A figure's failure: nil, message, and true when the image file itself
+ * could not be written (full disk, file-size limit: sae_plot_write_failed),
+ * which the report treats as an error, not as a figure skipped. */
+static int l_plot_fail(lua_State *L, int rc, const sae_error *e) {
+  luaL_pushfail(L);
+  lua_pushstring(L, e->msg[0] ? e->msg : sae_strerror(rc));
+  lua_pushboolean(L, sae_plot_write_failed(e));
+  return 3;
 }
 
 static int l_plot_available(lua_State *L) {
@@ -218,7 +229,7 @@ static int l_plot_lines(lua_State *L) {
 
   sae_error e = {0};
   int rc = sae_plot_lines(path, s, (size_t)n_series, &o, &e);
-  if (rc) return l_plot_softfail(L, e.msg[0] ? e.msg : sae_strerror(rc));
+  if (rc) return l_plot_fail(L, rc, &e);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -232,7 +243,7 @@ static int l_plot_heatmap(lua_State *L) {
   if (a->size1 == 0 || a->size2 == 0) return luaL_argerror(L, 2, "empty matrix");
   sae_error e = {0};
   int rc = sae_plot_heatmap(path, a, &o, &e);
-  if (rc) return l_plot_softfail(L, e.msg[0] ? e.msg : sae_strerror(rc));
+  if (rc) return l_plot_fail(L, rc, &e);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -314,37 +325,22 @@ static int l_plot_grid(lua_State *L) {
   int rc = sae_display_grid(a, h, w, cols, norm, &mosaic, &e);
   if (!rc) rc = sae_plot_heatmap(path, mosaic, &o, &e);
   gsl_matrix_free(mosaic);
-  if (rc) return l_plot_softfail(L, e.msg[0] ? e.msg : sae_strerror(rc));
+  if (rc) return l_plot_fail(L, rc, &e);
   lua_pushboolean(L, 1);
   return 1;
 }
 
 /* ---- files --------------------------------------------------------------- */
 
-/* write_file(path, s): the whole of s to path.tmp, flushed and closed, then
- * renamed over path; on any failure path.tmp is removed. */
+/* write_file(path, s): the whole of s, atomically (atomic_write.h): a
+ * temporary file beside path, checked, fsynced and renamed over it; on any
+ * failure path is left as it was and nothing else remains. */
 static int l_write_file(lua_State *L) {
   size_t len;
   const char *path = luaL_checkstring(L, 1);
   const char *s = luaL_checklstring(L, 2, &len);
-  const char *tmp = lua_pushfstring(L, "%s.tmp", path); /* before fopen: may raise */
-  char msg[512];
-
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    snprintf(msg, sizeof msg, "cannot write %s: %s", tmp, strerror(errno));
-    return l_plot_softfail(L, msg);
-  }
-  int err = 0;
-  if (fwrite(s, 1, len, f) != len) err = errno ? errno : EIO;
-  if (fflush(f) != 0 && !err) err = errno;
-  if (fclose(f) != 0 && !err) err = errno;
-  if (!err && rename(tmp, path) != 0) err = errno;
-  if (err) {
-    remove(tmp);
-    snprintf(msg, sizeof msg, "cannot write %s: %s", path, strerror(err));
-    return l_plot_softfail(L, msg);
-  }
+  sae_error e = {0, ""};
+  if (sae_atomic_write_file(path, s, len, &e)) return l_plot_softfail(L, e.msg);
   lua_pushboolean(L, 1);
   return 1;
 }

@@ -14,6 +14,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -710,6 +711,12 @@ static int cmd_repl(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   sae_error_init();
+  /* A write past the file-size limit (ulimit -f, RLIMIT_FSIZE) raises
+   * SIGXFSZ, whose default action kills the process with no word of which
+   * file.  Ignored, write() fails with EFBIG instead and the writer
+   * (atomic_write.c) reports the file and keeps the previous one, as for a
+   * full disk.  Children (gnuplot) inherit the disposition. */
+  signal(SIGXFSZ, SIG_IGN);
   /* Progress lines of long runs reach a pipe or a log file as they are
    * printed (`saelab run exp.lua | tee log`), not when the buffer fills. */
   setvbuf(stdout, NULL, _IOLBF, 0);

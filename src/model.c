@@ -14,6 +14,8 @@
 #include "registry.h"
 
 #define NO_NODE (-2) /* "input" is -1: the model's own input */
+/* theta, its gradient (doubles) and the direction (a signed char) of each parameter */
+#define BUILD_BYTES_PER_PARAM (2 * sizeof(double) + 1)
 
 typedef struct node_rec {
   sae_node nd;   /* what the plugin sees */
@@ -38,6 +40,7 @@ struct sae_model {
   signed char *dir;
   size_t m_max;
   gsl_rng *rng; /* not owned */
+  int cost_node; /* the first node whose cost term made the last forward's cost non-finite, or -1 */
 };
 
 static int is_reg(const node_rec *r) { return r->nd.type->kind == SAE_KIND_REGULARIZER; }
@@ -68,7 +71,10 @@ static int check_argmin_downstream(const sae_model *m, sae_error *e) {
 sae_model *sae_model_alloc(size_t n_in) {
   if (n_in == 0) return NULL;
   sae_model *m = calloc(1, sizeof *m);
-  if (m) m->n_in = n_in;
+  if (m) {
+    m->n_in = n_in;
+    m->cost_node = -1;
+  }
   return m;
 }
 
@@ -306,7 +312,7 @@ int sae_model_build(sae_model *m, gsl_rng *rng, sae_error *e) {
   if (m->n == 0) return sae_error_set(e, SAE_ESTATE, "the model has no nodes: add some first");
   int rc = check_argmin_downstream(m, e);
   if (rc) return rc;
-  size_t total = 0;
+  size_t total = 0, biggest = 0, most = 0; /* most: the parameters of node biggest */
   for (size_t i = 0; i < m->n; i++) {
     node_rec *r = &m->node[i];
     sae_node *nd = &r->nd;
@@ -320,18 +326,44 @@ int sae_model_build(sae_model *m, gsl_rng *rng, sae_error *e) {
       return sae_error_set(e, SAE_ETYPE, "%s (%s): setup gave %zu tensors and n_out %zu",
                            r->name, nd->type->name, nd->n_tensors, nd->n_out);
     if ((rc = plan_aliases(m, r, e))) return rc;
+    size_t own = 0;
     for (size_t j = 0; j < nd->n_tensors; j++) {
       if (r->alias[j]) continue;
-      r->off[j] = total;
-      total += nd->tensor[j].rows * nd->tensor[j].cols;
+      const sae_tensor_spec *t = &nd->tensor[j];
+      size_t count;
+      /* Sizes that wrap (n_out * n_in * 8 past 2^64) are refused, not
+       * allocated short: theta, its gradient and the directions take
+       * BUILD_BYTES_PER_PARAM bytes a parameter. */
+      if (__builtin_mul_overflow(t->rows, t->cols, &count) ||
+          __builtin_add_overflow(own, count, &own) ||
+          __builtin_add_overflow(total, count, &total) || total > SIZE_MAX / BUILD_BYTES_PER_PARAM)
+        return sae_error_set(e, SAE_ENOMEM,
+                             "the parameters of '%s' (%s: %zu x %zu) need more than 2^64 bytes "
+                             "(the size overflows)", r->name, t->name, t->rows, t->cols);
+      r->off[j] = total - count;
+    }
+    if (own > most) {
+      most = own;
+      biggest = i;
     }
     if (nd->type->state_size && !(nd->state = calloc(1, nd->type->state_size)))
-      return sae_error_set(e, SAE_ENOMEM, "out of memory for %s's state", r->name);
+      return sae_error_set(e, SAE_ENOMEM, "cannot allocate %zu bytes for the state of '%s' "
+                           "(out of memory)", nd->type->state_size, r->name);
   }
   size_t alloc = total ? total : 1;
   if (!(m->theta = gsl_vector_calloc(alloc)) || !(m->grad = gsl_vector_calloc(alloc)) ||
-      !(m->dir = calloc(alloc, 1)))
-    return sae_error_set(e, SAE_ENOMEM, "out of memory for %zu parameters", total);
+      !(m->dir = calloc(alloc, 1))) {
+    gsl_vector_free(m->theta);
+    gsl_vector_free(m->grad);
+    m->theta = m->grad = NULL; /* unbuilt again: nothing half-made stays */
+    if (most == total)
+      return sae_error_set(e, SAE_ENOMEM, "cannot allocate %zu bytes for the parameters of '%s' "
+                           "(%zu, with their gradient; out of memory)",
+                           alloc * BUILD_BYTES_PER_PARAM, m->node[biggest].name, total);
+    return sae_error_set(e, SAE_ENOMEM, "cannot allocate %zu bytes for the parameters (%zu, with "
+                         "their gradient; %zu of them in '%s'; out of memory)",
+                         alloc * BUILD_BYTES_PER_PARAM, total, most, m->node[biggest].name);
+  }
   if (!total) m->theta->size = m->grad->size = 0; /* a model with no parameters */
 
   for (size_t i = 0; i < m->n; i++) {
@@ -368,19 +400,25 @@ static int reserve(sae_model *m, size_t mb, sae_error *e) {
     for (size_t i = 0; i < m->n; i++) {
       node_rec *r = &m->node[i];
       if (is_reg(r)) continue;
-      gsl_matrix *y = gsl_matrix_alloc(mb, r->nd.n_out), *dy = gsl_matrix_alloc(mb, r->nd.n_out);
+      /* y and dy (mb x n_out each) and the workspace, sizes checked for
+       * wrapping before anything is allocated */
+      size_t ny, nws, bytes;
+      if (__builtin_mul_overflow(mb, r->nd.n_out, &ny) ||
+          __builtin_mul_overflow(mb, r->nd.ws_per_example, &nws) ||
+          __builtin_add_overflow(nws, r->nd.ws_fixed, &nws) ||
+          __builtin_mul_overflow(ny, 2, &bytes) || __builtin_add_overflow(bytes, nws, &bytes) ||
+          __builtin_mul_overflow(bytes, sizeof(double), &bytes))
+        return sae_error_set(e, SAE_ENOMEM, "the outputs and workspace of '%s' for a batch of "
+                             "%zu rows need more than 2^64 bytes (the size overflows)",
+                             r->name, mb);
+      gsl_matrix *y = gsl_matrix_alloc(mb, r->nd.n_out), *dy = y ? gsl_matrix_alloc(mb, r->nd.n_out) : NULL;
       double *ws = NULL;
-      const size_t nws = mb * r->nd.ws_per_example + r->nd.ws_fixed;
-      if (nws && !(ws = malloc(nws * sizeof *ws))) {
+      if (!y || !dy || (nws && !(ws = malloc(nws * sizeof *ws)))) {
         gsl_matrix_free(y);
         gsl_matrix_free(dy);
-        return sae_error_set(e, SAE_ENOMEM, "out of memory for a batch of %zu", mb);
-      }
-      if (!y || !dy) {
-        gsl_matrix_free(y);
-        gsl_matrix_free(dy);
-        free(ws);
-        return sae_error_set(e, SAE_ENOMEM, "out of memory for a batch of %zu", mb);
+        return sae_error_set(e, SAE_ENOMEM, "cannot allocate %zu bytes for the outputs and "
+                             "workspace of '%s' for a batch of %zu rows (out of memory)",
+                             bytes, r->name, mb);
       }
       gsl_matrix_free(r->ybuf);
       gsl_matrix_free(r->dybuf);
@@ -440,6 +478,7 @@ static int regularize(sae_model *m, int with_grad, double *cost, sae_error *e) {
         int rc = g->nd.type->regularize(&g->nd, &r->nd.param[j], with_grad ? &r->nd.grad[j] : NULL, &c);
         if (rc) return node_fail(g, rc, "regularize", e);
         *cost += c;
+        if (!with_grad && !isfinite(*cost) && m->cost_node < 0) m->cost_node = (int)i;
       }
     }
   }
@@ -452,6 +491,7 @@ static int forward_to(sae_model *m, const sae_batch *b, size_t upto, double *cos
   int rc;
   if ((rc = check_batch(m, b, e)) || (rc = reserve(m, b->m, e))) return rc;
   double c = 0;
+  m->cost_node = -1;
   for (size_t i = 0; i <= upto && i < m->n; i++) {
     node_rec *r = &m->node[i];
     if (is_reg(r)) continue;
@@ -460,6 +500,7 @@ static int forward_to(sae_model *m, const sae_batch *b, size_t upto, double *cos
     r->nd.batch = b;
     r->nd.msg[0] = '\0';
     if ((rc = r->nd.type->forward(&r->nd, x, &r->y, &c))) return node_fail(r, rc, "forward", e);
+    if (!isfinite(c) && m->cost_node < 0) m->cost_node = (int)i; /* one test per node */
   }
   if (upto + 1 >= m->n && (rc = regularize(m, 0, &c, e))) return rc;
   *cost = c;
@@ -657,4 +698,71 @@ int sae_model_has_cost(const sae_model *m) {
 size_t sae_model_last_node(const sae_model *m) {
   int i = last_flow_node(m);
   return i < 0 ? 0 : (size_t)i;
+}
+
+/* ---- finding a non-finite number (only once something is known to be) ---- */
+
+static const char *nf_name(double v) { return isnan(v) ? "NaN" : v > 0 ? "Inf" : "-Inf"; }
+
+/* The first non-finite entry of a, row-major: 1 and (*r, *c), else 0. */
+static int nf_find(const gsl_matrix *a, size_t *r, size_t *c) {
+  for (size_t i = 0; i < a->size1; i++) {
+    const double *row = a->data + i * a->tda;
+    for (size_t j = 0; j < a->size2; j++)
+      if (!isfinite(row[j])) {
+        *r = i;
+        *c = j;
+        return 1;
+      }
+  }
+  return 0;
+}
+
+int sae_model_find_nonfinite(const sae_model *m, sae_error *e) {
+  size_t r, c;
+  if (!m->built) return 0;
+  /* The data first: a NaN in X is no node's doing.  nd.batch is the batch
+   * of the last forward, which the caller (a step) still holds. */
+  for (size_t i = 0; m->m_max && i < m->n; i++) {
+    const node_rec *n = &m->node[i];
+    if (n->input >= 0 || !n->nd.batch || !n->nd.batch->x) continue;
+    if (nf_find(n->nd.batch->x, &r, &c))
+      return sae_error_set(e, SAE_ENUMERIC, "the input has %s (row %zu, column %zu)",
+                           nf_name(gsl_matrix_get(n->nd.batch->x, r, c)), r + 1, c + 1);
+    break;
+  }
+  /* Outputs in forward order: the first node that produced one (the nodes
+   * after it only pass it on). */
+  for (size_t i = 0; m->m_max && i < m->n; i++) {
+    const node_rec *n = &m->node[i];
+    if (!is_reg(n) && nf_find(&n->y, &r, &c))
+      return sae_error_set(e, SAE_ENUMERIC, "node '%s' output has %s (row %zu, column %zu)",
+                           n->name, nf_name(gsl_matrix_get(&n->y, r, c)), r + 1, c + 1);
+  }
+  if (m->cost_node >= 0)
+    return sae_error_set(e, SAE_ENUMERIC, "node '%s' (%s) made the cost non-finite",
+                         m->node[m->cost_node].name, m->node[m->cost_node].nd.type->name);
+  /* Gradients in backward order (last node first): where backward first
+   * produced one.  Owned tensors only (a tie's gradient is its owner's);
+   * NOGRAD tensors are never stepped, so theirs does no harm. */
+  for (size_t i = m->n; i-- > 0;) {
+    const node_rec *n = &m->node[i];
+    for (size_t j = 0; j < n->nd.n_tensors; j++) {
+      if (n->alias[j] || (n->nd.tensor[j].flags & SAE_TENSOR_NOGRAD)) continue;
+      if (nf_find(&n->nd.grad[j], &r, &c))
+        return sae_error_set(e, SAE_ENUMERIC, "gradient of '%s.%s' has %s (row %zu, column %zu)",
+                             n->name, n->nd.tensor[j].name,
+                             nf_name(gsl_matrix_get(&n->nd.grad[j], r, c)), r + 1, c + 1);
+    }
+  }
+  /* Finite gradients, yet a step overflowed a parameter. */
+  for (size_t i = 0; i < m->n; i++) {
+    const node_rec *n = &m->node[i];
+    for (size_t j = 0; j < n->nd.n_tensors; j++)
+      if (!n->alias[j] && nf_find(&n->nd.param[j], &r, &c))
+        return sae_error_set(e, SAE_ENUMERIC, "parameter '%s.%s' is %s (row %zu, column %zu)",
+                             n->name, n->nd.tensor[j].name,
+                             nf_name(gsl_matrix_get(&n->nd.param[j], r, c)), r + 1, c + 1);
+  }
+  return 0;
 }

@@ -101,6 +101,18 @@ int sae_model_update(sae_model *m, const sae_batch *b, double eta, int *n_update
 /* Every node's project() (norm constraints), after an optimiser step. */
 int sae_model_project(sae_model *m, sae_error *e);
 
+/* After a step found a non-finite cost or gradient (its batch still alive):
+ * the first non-finite number, as SAE_ENUMERIC and one line: the input
+ * ("the input has NaN (row 2, column 5)"), then node outputs in forward order
+ * ("node 'enc' output has NaN (row 4, column 12)", 1-based: example, unit),
+ * else the node whose cost term is ("node 'kl' (kl) made the cost
+ * non-finite"), else parameter gradients in backward order ("gradient of
+ * 'enc.W' has Inf (row 1, column 3)"), else parameters ("parameter 'enc.W'
+ * is Inf ..."): the place where it first appeared.  0 if all are finite.
+ * One pass over outputs, gradients and parameters: call it only when the
+ * cheap test (the cost, the step's reduction) has failed. */
+int sae_model_find_nonfinite(const sae_model *m, sae_error *e);
+
 /* Per parameter: +1 descend, -1 ascend (SAE_TENSOR_ASCENT), 0 leave alone
  * (SAE_TENSOR_NOGRAD, and a tied alias's duplicate). Length nparams. */
 const signed char *sae_model_direction(const sae_model *m);

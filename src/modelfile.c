@@ -79,6 +79,7 @@
 #include "fetch.h"
 #include "modelfile.h"
 #include "version.h"
+#include "atomic_write.h"
 
 #define MF_VAR "saelab_model"
 #define MF_TEXT_MAX ((size_t)1 << 20) /* a longer description is refused unread */
@@ -284,12 +285,46 @@ static int mf_describe(const sae_model *m, const sae_registry *reg, char (*var)[
   return 0;
 }
 
-static int mf_write(const char *tmp, const mf_buf *text, char (*var)[MF_NAME_MAX + 1],
+/* matio reports a failed write as a bare status, fwrite's errno still set:
+ * one line naming the file (and the variable) with strerror when known. */
+static int mf_write_failed(sae_error *e, const char *path, const char *var) {
+  int err = errno;
+  return sae_error_set(e, SAE_EIO, "cannot write %s%s%s%s: %s", path, var ? " (variable " : "",
+                       var ? var : "", var ? ")" : "", err ? strerror(err) : "matio failed");
+}
+
+/* matio (1.5.x) does not check its own fwrite and fclose: a full disk or
+ * a file-size limit gives a short file and a success status.  So the file
+ * is read back whole and compared with what was written (a model is saved
+ * rarely; reading it back costs about what writing did).  0 if it matches. */
+static int mf_verify(const char *tmp, const mf_buf *text, char (*var)[MF_NAME_MAX + 1],
+                     const mf_out *outs, size_t n_out, const double *block) {
+  mat_t *mat = Mat_Open(tmp, MAT_ACC_RDONLY);
+  if (!mat) return -1;
+  int bad = 0;
+  matvar_t *v = Mat_VarRead(mat, MF_VAR);
+  if (!v || v->rank != 2 || v->dims[1] != text->n || v->data_type != MAT_T_UINT16 || !v->data)
+    bad = 1;
+  for (size_t i = 0; !bad && i < text->n; i++)
+    bad = ((const mat_uint16_t *)v->data)[i] != (unsigned char)text->s[i];
+  Mat_VarFree(v);
+  for (size_t k = 0; k < n_out && !bad; k++) {
+    v = Mat_VarRead(mat, var[k]);
+    bad = !v || v->rank != 2 || v->dims[0] != outs[k].rows || v->dims[1] != outs[k].cols ||
+          v->data_type != MAT_T_DOUBLE || (outs[k].rows * outs[k].cols > 0 && !v->data) ||
+          memcmp(v->data, block + outs[k].off, outs[k].rows * outs[k].cols * sizeof *block);
+    Mat_VarFree(v);
+  }
+  Mat_Close(mat);
+  return bad ? -1 : 0;
+}
+
+static int mf_write(const char *tmp, const char *path, const mf_buf *text, char (*var)[MF_NAME_MAX + 1],
                     const mf_out *outs, size_t n_out, double *block, sae_error *e) {
   mat_t *mat = Mat_CreateVer(tmp, "saelab model (MAT 5): sae.load(path) in saelab, "
                                   "scipy.io.loadmat(path) in Python", MAT_FT_MAT5);
   if (!mat)
-    return sae_error_set(e, SAE_EIO, "cannot create %s: %s", tmp,
+    return sae_error_set(e, SAE_EIO, "cannot write %s: %s", path,
                          errno ? strerror(errno) : "matio refused");
   /* Characters as UTF-16 code units, as MATLAB writes them: matio 1.5.23
    * writes a compressed 8-bit char array with a matrix tag counting two
@@ -303,19 +338,29 @@ static int mf_write(const char *tmp, const mf_buf *text, char (*var)[MF_NAME_MAX
   for (size_t i = 0; i < text->n; i++) u[i] = (unsigned char)text->s[i];
   size_t dims[2] = {1, text->n};
   matvar_t *v = Mat_VarCreate(MF_VAR, MAT_C_CHAR, MAT_T_UINT16, 2, dims, u, MAT_F_DONT_COPY_DATA);
+  errno = 0;
   if (!v || Mat_VarWrite(mat, v, MAT_COMPRESSION_ZLIB))
-    rc = sae_error_set(e, SAE_EIO, "cannot write %s to %s", MF_VAR, tmp);
+    rc = mf_write_failed(e, path, MF_VAR);
+  int werr = errno; /* the first fwrite failure, which matio does not report */
   Mat_VarFree(v);
   free(u);
   for (size_t k = 0; k < n_out && !rc; k++) {
     size_t d[2] = {outs[k].rows, outs[k].cols};
     v = Mat_VarCreate(var[k], MAT_C_DOUBLE, MAT_T_DOUBLE, 2, d, block + outs[k].off,
                       MAT_F_DONT_COPY_DATA);
+    errno = 0;
     if (!v || Mat_VarWrite(mat, v, MAT_COMPRESSION_ZLIB))
-      rc = sae_error_set(e, SAE_EIO, "cannot write %s to %s (disk full?)", var[k], tmp);
+      rc = mf_write_failed(e, path, var[k]);
+    if (!werr) werr = errno;
     Mat_VarFree(v);
   }
-  if (Mat_Close(mat) && !rc) rc = sae_error_set(e, SAE_EIO, "cannot close %s", tmp);
+  errno = 0;
+  if (Mat_Close(mat) && !rc) rc = mf_write_failed(e, path, NULL);
+  if (!werr) werr = errno;
+  if (!rc && mf_verify(tmp, text, var, outs, n_out, block)) {
+    errno = werr;
+    rc = mf_write_failed(e, path, NULL);
+  }
   return rc;
 }
 
@@ -376,19 +421,14 @@ int sae_model_save(sae_model *m, const sae_registry *reg, const char *path, sae_
     goto done;
   }
 
-  size_t plen = strlen(path) + 5;
-  char *tmp = malloc(plen);
-  if (!tmp) {
-    rc = sae_error_set(e, SAE_ENOMEM, "save %s: out of memory", path);
-    goto done;
-  }
-  snprintf(tmp, plen, "%s.tmp", path);
+  /* matio writes by name: the helper's temporary file, released to it,
+   * then committed (fsync, rename) only if every write and the close worked. */
+  sae_atomic_file af;
+  if ((rc = sae_atomic_open(&af, path, e)) || (rc = sae_atomic_release(&af, e))) goto done;
   errno = 0;
-  rc = mf_write(tmp, &text, var, outs, n_out, block, e);
-  if (!rc && rename(tmp, path))
-    rc = sae_error_set(e, SAE_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-  if (rc) remove(tmp);
-  free(tmp);
+  rc = mf_write(af.tmp, path, &text, var, outs, n_out, block, e);
+  if (rc) sae_atomic_abort(&af);
+  else rc = sae_atomic_commit(&af, e);
 done:
   if (in_c) mf_locale_leave(&loc);
   free(text.s);

@@ -71,12 +71,19 @@ static int sgd_recut(sae_sgd *s) {
 #define SGD_CLONES
 #endif
 
-/* v <- mu v - c g, th <- th + v over n entries (c = eta d). */
-SGD_CLONES static void sgd_momentum(size_t n, double mu, double c, double *restrict th,
-                                    double *restrict v, const double *restrict g) {
+/* v <- mu v - c g, th <- th + v over n entries (c = eta d).  Returns the
+ * sum of th * 0 over the new th: exactly 0 while every entry is finite, NaN
+ * once one is not (a NaN or Inf gradient reaches th through v, and so does
+ * an overflow).  The check rides on the step's own pass: one multiply-add
+ * per 8 entries in a loop bound by memory, instead of a second pass over g
+ * (for 785k parameters, 6.3 MB more to read per step). */
+SGD_CLONES static double sgd_momentum(size_t n, double mu, double c, double *restrict th,
+                                      double *restrict v, const double *restrict g) {
   size_t i = 0;
+  double bad = 0.0;
 #ifdef __GNUC__
   typedef double v8 __attribute__((vector_size(64)));
+  v8 bad8 = {0};
   for (; i + 8 <= n; i += 8) {
     v8 vv, gg, tt;
     memcpy(&vv, v + i, sizeof vv);
@@ -84,14 +91,18 @@ SGD_CLONES static void sgd_momentum(size_t n, double mu, double c, double *restr
     memcpy(&tt, th + i, sizeof tt);
     vv = mu * vv - c * gg;
     tt += vv;
+    bad8 += tt * 0.0;
     memcpy(v + i, &vv, sizeof vv);
     memcpy(th + i, &tt, sizeof tt);
   }
+  for (int k = 0; k < 8; k++) bad += bad8[k];
 #endif
   for (; i < n; i++) {
     v[i] = mu * v[i] - c * g[i];
     th[i] += v[i];
+    bad += th[i] * 0.0;
   }
+  return bad;
 }
 
 sae_sgd *sae_sgd_alloc(sae_model *m) {
@@ -149,19 +160,31 @@ double sae_sgd_eta(const sae_sgd *s) { return s->eta; }
 double sae_sgd_mu(const sae_sgd *s) { return s->mu; }
 gsl_vector *sae_sgd_velocity(sae_sgd *s) { return s->v; }
 
+/* The first non-finite number, named (sae_model_find_nonfinite), with why. */
+static int sgd_nonfinite(sae_sgd *s, const char *what, double value, sae_error *e) {
+  sae_error where = {0, ""};
+  if (sae_model_find_nonfinite(s->m, &where))
+    return sae_error_set(e, SAE_ENUMERIC, "%s: training diverged? (lower the learning rate)",
+                         where.msg);
+  return sae_error_set(e, SAE_ENUMERIC, "%s is %g: training diverged (lower the learning rate)",
+                       what, value);
+}
+
 int sae_sgd_step(sae_sgd *s, const sae_batch *b, double *cost, sae_error *e) {
   int rc = sae_model_eval(s->m, b, cost, e);
   if (rc) return rc;
-  if (!isfinite(*cost))
-    return sae_error_set(e, SAE_ENUMERIC, "cost is %g: training diverged (lower the learning rate)",
-                         *cost);
+  if (!isfinite(*cost)) return sgd_nonfinite(s, "the cost", *cost, e);
   gsl_vector *theta = sae_model_theta(s->m), *g = sae_model_grad(s->m);
   double *th = theta->data, *gr = g->data, *v = s->v->data;
   const double eta = s->eta, mu = s->mu;
+  double bad = 0.0;
   for (size_t r = 0; r < s->n_run; r++) {
     const sgd_run *u = &s->run[r];
-    sgd_momentum(u->len, mu, eta * u->d, th + u->off, v + u->off, gr + u->off);
+    bad += sgd_momentum(u->len, mu, eta * u->d, th + u->off, v + u->off, gr + u->off);
   }
+  /* The step has been taken: theta holds it (the run stops here; resume
+   * from the last checkpoint, which the failed step never reached). */
+  if (bad != 0.0) return sgd_nonfinite(s, "a parameter", bad, e);
   if ((rc = sae_model_update(s->m, b, eta, NULL, e))) return rc;
   return sae_model_project(s->m, e);
 }

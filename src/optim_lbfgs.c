@@ -76,18 +76,23 @@ static lbfgsfloatval_t lb_evaluate(void *instance, const lbfgsfloatval_t *x, lbf
   double cost = NAN;
   r->h->n_evals++;
   int rc = sae_model_eval(r->m, r->b, &cost, &r->err);
-  if (!rc && !isfinite(cost))
-    rc = sae_error_set(&r->err, SAE_ENUMERIC,
-                       "L-BFGS: cost is %g at evaluation %zu: the model overflowed "
-                       "(check the data's scale and the initialisation)", cost, r->h->n_evals);
   const double *gr = r->grad->data;
   const size_t s = r->grad->stride;
+  double bad = 0.0; /* sum of g * 0: 0 while all finite (the copy's own pass) */
   for (size_t i = 0; !rc && i < (size_t)n; i++) {
     g[i] = r->dir[i] ? gr[i * s] : 0.0;
-    if (!isfinite(g[i]))
+    bad += g[i] * 0.0;
+  }
+  if (!rc && (!isfinite(cost) || bad != 0.0)) {
+    sae_error where = {0, ""};
+    if (sae_model_find_nonfinite(r->m, &where))
+      rc = sae_error_set(&r->err, SAE_ENUMERIC, "L-BFGS: iteration %zu, evaluation %zu: %s "
+                         "(check the data's scale and the initialisation)", r->h->n + 1,
+                         r->h->n_evals, where.msg);
+    else
       rc = sae_error_set(&r->err, SAE_ENUMERIC,
-                         "L-BFGS: gradient entry %zu is %g at evaluation %zu (cost %g)", i + 1,
-                         g[i], r->h->n_evals, cost);
+                         "L-BFGS: cost is %g at evaluation %zu: the model overflowed "
+                         "(check the data's scale and the initialisation)", cost, r->h->n_evals);
   }
   if (rc) {
     r->rc = rc;

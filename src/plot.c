@@ -4,12 +4,13 @@
  *
  *   popen("'/usr/bin/gnuplot' >/dev/null 2>'$TMPDIR/saelab-gnuplot-XXXXXX'", "w")
  *     set terminal pngcairo size W,H noenhanced
- *     set output 'PATH.tmp'
+ *     set output 'PATH.tmp.PID.N'   (atomic_write.h's temporary file, released to gnuplot)
  *     ... settings ...
  *     plot '-' ...          data inline, each block ended by a line "e"
- *   pclose -> exit status 0 and a non-empty PATH.tmp -> rename(PATH.tmp, PATH)
+ *   pclose -> exit status 0 and a whole PNG (it ends with the IEND chunk:
+ *   gnuplot exits 0 after a failed write on a full disk) -> fsync, rename over PATH
  *
- * Anything else removes PATH.tmp and returns SAE_EIO with one line, which
+ * Anything else removes the temporary file and returns SAE_EIO with one line, which
  * quotes gnuplot's first complaint (its stderr goes to a temporary file, so
  * nothing is printed on the caller's terminal).
  *
@@ -38,11 +39,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_write.h"
 #include "plot.h"
 
 #define PLOT_WIDTH 640
@@ -146,7 +150,7 @@ int sae_plot_available(void) {
 
 typedef struct plot_session {
   FILE *f;                 /* the pipe to gnuplot */
-  char tmp[PATH_MAX];      /* PATH.tmp: gnuplot's output */
+  sae_atomic_file out;     /* gnuplot's output: out.tmp, renamed over path */
   char errlog[PATH_MAX];   /* gnuplot's stderr */
   const char *path;        /* the final name */
   sigset_t oldmask;
@@ -185,13 +189,12 @@ static int plot_begin(plot_session *s, const char *path, const sae_plot_opts *o,
   int height = o && o->height ? o->height : PLOT_HEIGHT;
 
   memset(s, 0, sizeof *s);
+  s->out.fd = -1;
   s->path = path;
   if (!path || !*path) return sae_error_set(e, SAE_EIO, "plot: no output path given");
   if (width < 1 || height < 1 || width > PLOT_MAX_PIXELS || height > PLOT_MAX_PIXELS)
     return sae_error_set(e, SAE_EHPARAM, "plot size %d x %d pixels out of range (1..%d)",
                          width, height, PLOT_MAX_PIXELS);
-  if (snprintf(s->tmp, sizeof s->tmp, "%s.tmp", path) >= (int)sizeof s->tmp)
-    return sae_error_set(e, SAE_EIO, "plot: path too long: %s", path);
 
   int rc = plot_find_program(prog, sizeof prog, e);
   if (rc) return rc;
@@ -222,6 +225,12 @@ static int plot_begin(plot_session *s, const char *path, const sae_plot_opts *o,
     return sae_error_set(e, SAE_EIO, "plot: command line too long for %s", prog);
   }
 
+  if ((rc = sae_atomic_open(&s->out, path, e)) || (rc = sae_atomic_release(&s->out, e))) {
+    remove(s->errlog);
+    s->errlog[0] = '\0';
+    return rc;
+  }
+
   /* Block SIGPIPE for the whole session; see the header comment. */
   sigset_t pipe_set, pending;
   sigemptyset(&pipe_set);
@@ -237,12 +246,13 @@ static int plot_begin(plot_session *s, const char *path, const sae_plot_opts *o,
     sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
     remove(s->errlog);
     s->errlog[0] = '\0';
+    sae_atomic_abort(&s->out);
     return sae_error_set(e, SAE_EIO, "plot: cannot start %s: %s", prog, strerror(err));
   }
 
   fprintf(s->f, "set terminal pngcairo size %d,%d noenhanced\n", width, height);
   fputs("set output ", s->f);
-  plot_put_string(s->f, s->tmp);
+  plot_put_string(s->f, s->out.tmp);
   fputc('\n', s->f);
   if (o && o->title) {
     fputs("set title ", s->f);
@@ -285,6 +295,29 @@ static void plot_read_errlog(const char *errlog, char *buf, size_t size) {
   fclose(f);
 }
 
+/* 1 when the file ends with PNG's IEND chunk (length 0, "IEND", its CRC):
+ * gnuplot exits 0 even when writing its image failed part way. */
+static int plot_png_whole(const char *path) {
+  static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+  unsigned char tail[12];
+  FILE *f = fopen(path, "rb");
+  int ok = f && fseek(f, -12L, SEEK_END) == 0 && fread(tail, 1, 12, f) == 12 &&
+           memcmp(tail, iend, 12) == 0;
+  if (f) fclose(f);
+  return ok;
+}
+
+/* Why gnuplot's write stopped, as its errno would have said: the file-size
+ * limit reached, else a full file system, else unknown. */
+static const char *plot_short_reason(const char *path, size_t size) {
+  struct rlimit rl;
+  struct statvfs vfs;
+  if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && size >= rl.rlim_cur)
+    return strerror(EFBIG);
+  if (statvfs(path, &vfs) == 0 && vfs.f_bavail == 0) return strerror(ENOSPC);
+  return "an unknown write error";
+}
+
 /* Finish: close the pipe, check, rename.  Always cleans up. */
 static int plot_end(plot_session *s, int write_failed, sae_error *e) {
   int rc = 0, status;
@@ -325,14 +358,15 @@ static int plot_end(plot_session *s, int write_failed, sae_error *e) {
     rc = sae_error_set(e, SAE_EIO,
                        "gnuplot failed (stopped reading its input) drawing %s%s%s",
                        name, sep, why);
-  } else if (stat(s->tmp, &st) != 0 || st.st_size == 0) {
+  } else if (stat(s->out.tmp, &st) != 0 || st.st_size == 0) {
     rc = sae_error_set(e, SAE_EIO, "gnuplot failed (wrote no image) drawing %s%s%s",
                        name, sep, why[0] ? why : "is the pngcairo terminal available?");
-  } else if (rename(s->tmp, s->path) != 0) {
-    rc = sae_error_set(e, SAE_EIO, "plot: cannot rename %s to %s: %s", s->tmp, s->path,
-                       strerror(errno));
+  } else if (!plot_png_whole(s->out.tmp)) {
+    rc = sae_error_set(e, SAE_EIO, "cannot write %s: %s (gnuplot's image is cut short)",
+                       s->path, plot_short_reason(s->out.tmp, (size_t)st.st_size));
   }
-  if (rc) remove(s->tmp);
+  if (rc) sae_atomic_abort(&s->out);
+  else rc = sae_atomic_commit(&s->out, e);
   if (s->errlog[0]) remove(s->errlog);
   return rc;
 }
@@ -494,4 +528,11 @@ int sae_plot_heatmap(const char *path, const gsl_matrix *a, const sae_plot_opts 
   }
   if (fputs("e\n", f) == EOF) write_failed = 1;
   return plot_end(&ses, write_failed, e);
+}
+
+int sae_plot_write_failed(const sae_error *e) {
+  /* atomic_write.c's failures and plot_end's cut-short image say so */
+  return e && (strncmp(e->msg, "cannot write ", 13) == 0 ||
+               strncmp(e->msg, "cannot create ", 14) == 0 ||
+               strncmp(e->msg, "cannot rename ", 14) == 0);
 }

@@ -43,4 +43,10 @@ int sae_plot_lines(const char *path, const sae_plot_series *s, size_t n_series,
 int sae_plot_heatmap(const char *path, const gsl_matrix *a, const sae_plot_opts *o,
                      sae_error *e);
 
+/* 1 when the failure in e was writing the image file itself (a full disk,
+ * the file-size limit, an unwritable directory: the message starts "cannot
+ * write PATH:", "cannot create" or "cannot rename"), not gnuplot's drawing; the previous file is then intact
+ * and no temporary file remains, as for every failure. */
+int sae_plot_write_failed(const sae_error *e);
+
 #endif

@@ -310,6 +310,39 @@ START_TEST(test_shape_errors) {
 }
 END_TEST
 
+/* Sizes that wrap are refused with one line, before anything is allocated:
+ * n_in * n_out past 2^64, n_in * n_out * 17 bytes (theta, gradient,
+ * direction) past 2^64 though the count fits, and a batch whose outputs
+ * (m * n_out doubles) wrap at the first forward. */
+START_TEST(test_size_overflow) {
+  sae_error e = {0, ""};
+  sae_model *m = sae_model_alloc((size_t)1 << 62);
+  ck_assert_int_eq(add(m, "dense", "enc", "n_out", 1e6, &e), 0);
+  ck_assert_int_eq(sae_model_build(m, rng, &e), SAE_ENOMEM);
+  ck_assert_msg(strstr(e.msg, "'enc'") && strstr(e.msg, "overflows"), "%s", e.msg);
+  ck_assert_ptr_null(sae_model_theta(m));
+  sae_model_free(m);
+
+  m = sae_model_alloc((size_t)1 << 40); /* 2^40 * 10^6 fits in 64 bits, 17 times that does not */
+  ck_assert_int_eq(add(m, "dense", "enc", "n_out", 1e6, &e), 0);
+  ck_assert_int_eq(sae_model_build(m, rng, &e), SAE_ENOMEM);
+  ck_assert_msg(strstr(e.msg, "overflows"), "%s", e.msg);
+  sae_model_free(m);
+
+  m = sae_model_alloc(4);
+  ck_assert_int_eq(add(m, "dense", "enc", "n_out", 1e6, &e), 0);
+  ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
+  double data[4] = {2.385, 1, 2, 3};
+  /* a batch of 2^50 rows that is never read: the sizes are refused first */
+  gsl_matrix huge = {(size_t)1 << 50, 4, 0, data, NULL, 0};
+  sae_batch b = {huge.size1, &huge, NULL, NULL, SAE_MODE_TRAIN};
+  double cost;
+  ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), SAE_ENOMEM);
+  ck_assert_msg(strstr(e.msg, "'enc'") && strstr(e.msg, "overflows"), "%s", e.msg);
+  sae_model_free(m);
+}
+END_TEST
+
 START_TEST(test_sgd_errors) {
   sae_error e = {0, ""};
   sae_model *m = encoder(0, 0, &e);
@@ -342,6 +375,7 @@ static Suite *model_suite(void) {
   tcase_add_test(errors, test_state_errors);
   tcase_add_test(errors, test_shape_errors);
   tcase_add_test(errors, test_sgd_errors);
+  tcase_add_test(errors, test_size_overflow);
   suite_add_tcase(s, core);
   suite_add_tcase(s, limits);
   suite_add_tcase(s, errors);

@@ -6,6 +6,7 @@
  * (tests/lua/modelfile.lua cuts a file at every length and has the other
  * readers' view of the weights.) */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,18 @@ static const char *scratch(const char *name) {
   ck_assert_uint_lt(n_files, MAX_FILES);
   snprintf(files[n_files], sizeof files[0], "%s/%s", dir, name);
   return files[n_files++];
+}
+
+/* Temporary files of name (atomic_write.h's name.tmp.PID.N) left in the scratch directory. */
+static int tmp_files(const char *name) {
+  char prefix[256];
+  int n = 0;
+  snprintf(prefix, sizeof prefix, "%s.tmp", name);
+  DIR *d = opendir(dir);
+  struct dirent *de;
+  while (d && (de = readdir(d))) n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+  if (d) closedir(d);
+  return n;
 }
 
 static const sae_type *T(const char *name) {
@@ -195,7 +208,7 @@ START_TEST(test_round_trip) {
   save_ok(m, p);
   struct stat st;
   ck_assert_int_eq(stat(p, &st), 0);
-  ck_assert_int_ne(access(scratch("small.mat.tmp"), F_OK), 0);
+  ck_assert_int_eq(tmp_files("small.mat"), 0);
   sae_model *b = load_ok(p, reg, 0);
   assert_same(m, b);
   ck_assert(sae_model_tensor_is_alias(b, 3, 0)); /* dec's W is enc's again */
@@ -450,14 +463,13 @@ START_TEST(test_save_errors) {
 
   sae_model *m = small_model();
   ck_assert_int_eq(sae_model_save(m, reg, "/nonexistent/dir/m.mat", &e), SAE_EIO);
-  ck_assert_ptr_nonnull(strstr(e.msg, "cannot create /nonexistent/dir/m.mat.tmp"));
+  ck_assert_ptr_nonnull(strstr(e.msg, "cannot create /nonexistent/dir/m.mat: "));
   /* the rename fails (a directory is in the way): nothing is left behind */
   const char *d = scratch("adir");
-  const char *tmp = scratch("adir.tmp");
   ck_assert_int_eq(mkdir(d, 0700), 0);
   ck_assert_int_eq(sae_model_save(m, reg, d, &e), SAE_EIO);
   ck_assert_ptr_nonnull(strstr(e.msg, "cannot rename"));
-  ck_assert_int_ne(access(tmp, F_OK), 0);
+  ck_assert_int_eq(tmp_files("adir"), 0);
   /* an existing model file is replaced whole */
   const char *f = scratch("m.mat");
   save_ok(m, f);

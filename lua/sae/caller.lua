@@ -58,13 +58,23 @@ end
 -- An error f raised at a library line, or at none (a C function's own), is
 -- raised again at the script's line without that position.  An error that
 -- already names another place (a script callback's) passes through as it is.
-local function rethrow(err)
+-- With prefix, the message is "prefix: message".
+local function rethrow(err, prefix)
   if type(err) ~= "string" then error(err, 0) end
   local where, rest = err:match("^(.-):%d+: (.*)$")
   -- the position is short_src: maybe cut to "...tail", so match the tail too
   local ours = where and (in_library("@" .. where) or where:find("[/\\]sae[/\\][^/\\]+%.lua$"))
   if where and not ours then error(err, 0) end
-  error(rest or err, script_level(1))
+  local msg = rest or err
+  if prefix then msg = prefix .. ": " .. msg end
+  error(msg, script_level(1))
+end
+
+-- An error caught by pcall (err) raised again as rethrow does, saying first
+-- where it happened (prefix): the trainer names the epoch and batch of a
+-- failed step, and builds that string only when one failed.
+function M.rethrow(err, prefix)
+  rethrow(err, prefix)
 end
 
 local function pass(ok, ...)

@@ -317,7 +317,8 @@ local function check_file(file, what)
   end
 end
 
--- Draw through core, or record why not.  Never raises for a drawing failure.
+-- Draw through core, or record why not.  Never raises for a drawing failure;
+-- a file that cannot be written (full disk, file-size limit) is an error.
 local function draw(what, file, caption, fn, ...)
   if not core.plot_available() then
     if not warned_gnuplot then
@@ -328,12 +329,13 @@ local function draw(what, file, caption, fn, ...)
     emit("(figure skipped: gnuplot not available)")
     return false
   end
-  local called, ok, err = pcall(fn, out_path(file), ...)
+  local called, ok, err, write_failed = pcall(fn, out_path(file), ...)
   if not called then -- a bad argument: report it against the script's line
     local msg = tostring(ok):gsub("^[^\n]-:%d+: ", "")
     msg = msg:gsub("^bad argument #%d+ to '[^']*' %((.*)%)$", "%1")
     caller.error(what .. ": " .. msg)
   end
+  if not ok and write_failed then caller.error(what .. ": " .. err) end
   if not ok then
     io.stderr:write("saelab: warning: ", err, "\n")
     emit(string.format("(figure %s skipped: %s)", file, err))

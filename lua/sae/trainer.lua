@@ -154,7 +154,9 @@ function M.train(net, X, opts)
       end
     end
     local total = 0
+    local bi = 0
     for first = 1, n, batch do
+      bi = bi + 1
       local last = math.min(first + batch - 1, n)
       local xb = (first == 1 and last == n) and Xs or Xs:rowrange(first, last)
       local bopts = {}
@@ -164,7 +166,11 @@ function M.train(net, X, opts)
         for i = first, last do lb[#lb + 1] = lab[i] end
         bopts.labels = lb
       end
-      total = total + caller.call(opt.step, opt, xb, bopts) * (last - first + 1)
+      -- A failed step (a NaN or Inf: opt:step names the node and tensor) is
+      -- raised at the script's line with the epoch and batch before it.
+      local ok, c = pcall(opt.step, opt, xb, bopts)
+      if not ok then caller.rethrow(c, string.format("sae.train: epoch %d, batch %d", epoch, bi)) end
+      total = total + c * (last - first + 1)
     end
     local cost = total / n
     local i = #hist.epoch + 1
