@@ -12,6 +12,7 @@
 #include "fetch.h"
 #include "gradcheck.h"
 #include "lsae.h"
+#include "lsae_checkpoint.h"
 #include "version.h"
 
 static const char KEY_REGISTRY = 'r'; /* addresses used as Lua registry keys */
@@ -443,5 +444,6 @@ int lsae_open_core(lua_State *L) {
   lsae_open_optim(L);
   lsae_open_sparse(L);
   lsae_open_plot(L);
+  lsae_open_checkpoint(L);
   return 1;
 }

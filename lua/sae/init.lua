@@ -9,8 +9,10 @@ local trainer = require "sae.trainer"
 local caller = require "sae.caller"
 
 local sae = {}
+-- (the checkpoint codec is reached as sae.checkpoint.encode / decode)
+local NOT_COPIED = { run = true, checkpoint_codec = true }
 for k, v in pairs(core) do
-  if k ~= "run" then sae[k] = v end
+  if not NOT_COPIED[k] then sae[k] = v end
 end
 
 sae.report = report
