@@ -68,6 +68,32 @@ static const char *ck_tag_name(int tag) {
   }
 }
 
+/* The key at idx as one printable line: a number as Lua writes it, a string
+ * quoted with its control and non-ASCII bytes escaped, cut after 40 bytes
+ * (a key read from a damaged file may hold anything). */
+static void ck_key_text(lua_State *L, int idx, char *out, size_t size) {
+  if (lua_isinteger(L, idx)) {
+    snprintf(out, size, "%lld", (long long)lua_tointeger(L, idx));
+    return;
+  }
+  if (lua_type(L, idx) == LUA_TNUMBER) {
+    snprintf(out, size, "%.17g", (double)lua_tonumber(L, idx));
+    return;
+  }
+  size_t len, o = 0;
+  const unsigned char *k = (const unsigned char *)lua_tolstring(L, idx, &len);
+  out[o++] = '"';
+  for (size_t i = 0; i < len && i < 40 && o + 8 < size; i++) {
+    const unsigned char c = k[i];
+    if (c == '\n') o += (size_t)snprintf(out + o, size - o, "\\n");
+    else if (c == 0) o += (size_t)snprintf(out + o, size - o, "\\0");
+    else if (c == '"' || c == '\\') o += (size_t)snprintf(out + o, size - o, "\\%c", c);
+    else if (c < 0x20 || c >= 0x7f) o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+    else out[o++] = (char)c;
+  }
+  snprintf(out + o, size - o, len > 40 ? "\"..." : "\"");
+}
+
 /* One value (a key when is_key) pushed onto L.  [-0, +(0|1), m] */
 static int ck_value(lua_State *L, ck_reader *r, int depth, int is_key) {
   const size_t at = r->pos;
@@ -120,7 +146,9 @@ static int ck_value(lua_State *L, ck_reader *r, int depth, int is_key) {
     if (ck_value(L, r, depth + 1, 1)) goto fail;
     lua_pushvalue(L, -1);
     if (lua_rawget(L, t) != LUA_TNIL) { /* 2 and 2.0 are one key too */
-      ck_fail(r, kat, "duplicate key %s", luaL_tolstring(L, -2, NULL));
+      char key[200];
+      ck_key_text(L, -2, key, sizeof key);
+      ck_fail(r, kat, "duplicate key %s", key);
       goto fail;
     }
     lua_pop(L, 1);

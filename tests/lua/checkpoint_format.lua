@@ -78,6 +78,8 @@ refused("table of 1152921504606846976 entries exceeds", HEADER .. "T" .. u64(2^6
 refused("table of 2 entries exceeds the 10 bytes left", HEADER .. "T" .. u64(2) .. "I" .. u64(1) .. "t")
 refused("tables nested deeper than 64", HEADER .. string.rep("T" .. u64(1) .. "I" .. u64(1), 70))
 refused("duplicate key", HEADER .. "T" .. u64(2) .. "S" .. u64(1) .. "at" .. "S" .. u64(1) .. "af")
+-- (found by the fuzzer: the key's raw bytes broke the message's one line)
+refused('duplicate key "a\\nb\\0"', HEADER .. "T" .. u64(2) .. "S" .. u64(4) .. "a\nb\0t" .. "S" .. u64(4) .. "a\nb\0f")
 refused("duplicate key 2", HEADER .. "T" .. u64(2) .. "I" .. u64(2) .. "t" .. "F" .. bits(2.0) .. "f")
 refused("a NaN key", HEADER .. "T" .. u64(1) .. "F" .. bits(0 / 0) .. "t")
 local pad = string.rep("\0", 10) -- room for the entry: the key itself is refused
