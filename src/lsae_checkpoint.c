@@ -1,10 +1,10 @@
 /* lsae_checkpoint.c -- checkpoint files as data (the format: lsae_checkpoint.h).
  *
- *   core.checkpoint_codec.encode(state) -> bytes | nil, message
- *   core.checkpoint_codec.decode(bytes) -> state | nil, message
+ *   core.internal.checkpoint_encode(state) -> bytes | nil, message
+ *   core.internal.checkpoint_decode(bytes) -> state | nil, message
  *
- * (a table of its own: the public names are sae.checkpoint.encode / decode,
- * which raise at the script's line; these return the message)
+ * (internal: the public names are sae.checkpoint.encode / decode, which
+ * raise at the script's line; these return the message)
  * lua/sae/checkpoint.lua reads and writes the files (write_file: path.tmp,
  * then rename) and turns the messages into errors at the script's line. */
 #include <limits.h>
@@ -394,7 +394,7 @@ int sae_ckpt_encode(lua_State *L, int idx, char *err, size_t errlen) {
 
 /* ---- the bindings ---------------------------------------------------------- */
 
-/* encode(state) -> bytes | nil, message */
+/* checkpoint_encode(state) -> bytes | nil, message */
 static int l_checkpoint_encode(lua_State *L) {
   char err[256];
   lua_settop(L, 1);
@@ -406,7 +406,7 @@ static int l_checkpoint_encode(lua_State *L) {
   return 1;
 }
 
-/* decode(bytes) -> state | nil, message */
+/* checkpoint_decode(bytes) -> state | nil, message */
 static int l_checkpoint_decode(lua_State *L) {
   size_t n;
   const char *s = luaL_checklstring(L, 1, &n);
@@ -420,12 +420,10 @@ static int l_checkpoint_decode(lua_State *L) {
 }
 
 static const luaL_Reg checkpoint_funcs[] = {
-    {"encode", l_checkpoint_encode},
-    {"decode", l_checkpoint_decode},
+    {"checkpoint_encode", l_checkpoint_encode},
+    {"checkpoint_decode", l_checkpoint_decode},
     {NULL, NULL},
 };
 
-void lsae_open_checkpoint(lua_State *L) {
-  luaL_newlib(L, checkpoint_funcs);
-  lua_setfield(L, -2, "checkpoint_codec");
-}
+/* Into the table on top of the stack (core.internal).  [-0, +0, m] */
+void lsae_open_checkpoint(lua_State *L) { luaL_setfuncs(L, checkpoint_funcs, 0); }

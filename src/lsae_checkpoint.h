@@ -45,7 +45,8 @@ int sae_ckpt_decode(lua_State *L, const unsigned char *buf, size_t n, char *err,
  * writes one line to err and returns 1.  [-0, +(0|1), m] */
 int sae_ckpt_encode(lua_State *L, int idx, char *err, size_t errlen);
 
-/* core.checkpoint_codec = {encode, decode} (in lsae.c's core table).  [-0, +0, m] */
+/* checkpoint_encode, checkpoint_decode into the table on top of the stack
+ * (lsae.c's core.internal).  [-0, +0, m] */
 void lsae_open_checkpoint(lua_State *L);
 
 #endif

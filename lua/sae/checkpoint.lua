@@ -21,7 +21,7 @@ local caller = require "sae.caller"
 local M = {}
 
 function M.encode(state)
-  local bytes, err = core.checkpoint_codec.encode(state)
+  local bytes, err = core.internal.checkpoint_encode(state)
   if not bytes then caller.error("sae.checkpoint.save: " .. err) end
   return bytes
 end
@@ -30,7 +30,7 @@ function M.decode(bytes, name)
   if type(bytes) ~= "string" then
     caller.error("sae.checkpoint.decode: bytes must be a string, got " .. type(bytes))
   end
-  local state, err = core.checkpoint_codec.decode(bytes)
+  local state, err = core.internal.checkpoint_decode(bytes)
   if not state then caller.error(string.format("%s: %s", name or "checkpoint", err)) end
   return state
 end

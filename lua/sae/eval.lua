@@ -67,7 +67,7 @@ function M.softmax_regression(Xtr, ytr, Xte, yte, opts)
   model:add("softmax")
   model:add("l2", { lambda = opts.lambda or 1e-4 })
   model:build()
-  local hist = caller.call(core.lbfgs, model, Xtr,
+  local hist = caller.call(core.internal.lbfgs, model, Xtr,
                            { labels = ytr, max_iter = opts.max_iter or 100,
                              verbose = opts.verbose })
   local acc, C = M.score(M.predict(model, Xte), yte, k)

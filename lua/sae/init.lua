@@ -9,8 +9,8 @@ local trainer = require "sae.trainer"
 local caller = require "sae.caller"
 
 local sae = {}
--- (the checkpoint codec is reached as sae.checkpoint.encode / decode)
-local NOT_COPIED = { run = true, checkpoint_codec = true }
+-- core.internal: what lua/sae/ wraps (sae.lbfgs, sae.checkpoint.encode...)
+local NOT_COPIED = { run = true, internal = true }
 for k, v in pairs(core) do
   if not NOT_COPIED[k] then sae[k] = v end
 end
@@ -33,7 +33,7 @@ sae.checkpoint = require "sae.checkpoint"
 sae.topography = require "sae.topography"
 sae.latinh = require "sae.latinh"
 sae.gradcheck = core.gradcheck_type
-sae.lbfgs = core.lbfgs
+sae.lbfgs = trainer.lbfgs
 
 -- What the runtime knows of this run (script, seed, out, versions...); a
 -- script run outside `saelab run` (a test harness) gets an empty record.

@@ -32,7 +32,7 @@ end
 -- of each hidden unit over X (a 1 x n_hid matrix).
 function M.train_sparse_autoencoder(net, X, o)
   o = caller.options(o, "sae.models.train_sparse_autoencoder", { "max_iter", "rho", "title" })
-  local hist = caller.call(core.lbfgs, net, X, { max_iter = o.max_iter })
+  local hist = caller.call(core.internal.lbfgs, net, X, { max_iter = o.max_iter })
   local per_eval = hist.total_seconds / hist.n_evals
   report.plot.curve {
     file = "cost.png", series = { { x = hist.iter, y = hist.cost, title = "J(W,b)" } },

@@ -57,7 +57,8 @@ raises(unknown("sae.sgd", "momentun", "lr, momentum, lr_scale"), sae.sgd, net, {
 local opt = sae.sgd(net, { lr = 0.1 })
 raises(unknown("opt:set", "rl", "lr, momentum, lr_scale"), opt.set, opt, { rl = 0.2 })
 raises(unknown("opt:step", "targte", BATCH), opt.step, opt, X, { targte = X })
-raises(unknown("lbfgs", "max_iters", "max_iter, m, epsilon, delta, past, verbose, target, labels, mode"),
+raises(unknown("lbfgs", "max_iters", "max_iter, m, epsilon, delta, past, verbose, target, labels, mode, "
+                                    .. "checkpoint, checkpoint_every, signature, keep"),
        sae.lbfgs, net, X, { max_iters = 3 })
 
 raises(unknown("sae.rand", "sgima", "dist, a, b, mean, sigma"), sae.rand, 2, 2, { sgima = 1 })
