@@ -30,6 +30,7 @@ sae.predict = require("sae.eval").predict
 sae.reconstruction_error = require("sae.eval").reconstruction_error
 sae.models = require "sae.models"
 sae.checkpoint = require "sae.checkpoint"
+sae.resume = require "sae.resume"
 sae.topography = require "sae.topography"
 sae.latinh = require "sae.latinh"
 sae.gradcheck = core.gradcheck_type
