@@ -247,13 +247,15 @@ end
 local good = coder()
 good:param("code", "W"):fill(0):add(perturbed(delta))
 good:project()
-local hg = run(good, iterations)
+-- With checkpoint=PREFIX each of the three runs is a sae.resume.phase: a
+-- killed run started again skips the finished ones, with the same numbers.
+local hg = sae.resume.phase("delta-close", { good }, function() return run(good, iterations) end)
 
 --[[
 ## From a random start
 ]]
 local random = coder() -- the plugin's init: Gaussian atoms, normalised
-local hr = run(random, iterations)
+local hr = sae.resume.phase("random", { random }, function() return run(random, iterations) end)
 
 --[[
 ## From the true dictionary
@@ -269,7 +271,7 @@ noise.
 local exact = coder()
 exact:param("code", "W"):fill(0):add(Astar)
 local T_exact = math.min(iterations, quick and 3 or 15)
-local he = run(exact, T_exact)
+local he = sae.resume.phase("exact", { exact }, function() return run(exact, T_exact) end)
 
 local function row_for(h, i)
   return { h.iter[i], string.format("%.4f", h.max[i]), string.format("%.4f", h.mean[i]),

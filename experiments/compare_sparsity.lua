@@ -150,33 +150,46 @@ local snap_at = { [1] = true, [math.max(1, epochs // 4)] = true, [math.max(1, ep
                   [epochs] = true }
 local N_SHOW = 12 -- filters per snapshot row
 
+-- With checkpoint=PREFIX each method's training is one sae.resume.phase: a
+-- killed run started again skips the methods already trained (their
+-- parameters, k and curves come back from PREFIX-method-<key>.ck) and
+-- retrains the interrupted one from its start, with the same numbers.
 local results = {}
 for _, M in ipairs(METHODS) do
   if wanted[M.key] then
     print("training " .. M.label)
     local net = M.build()
-    local r = { M = M, net = net, epoch = {}, mon = {}, time = {}, snaps = {}, snap_epochs = {} }
     if M.schedule then net:set("ks", "k", M.schedule(1)) end
-    local eval_seconds, t0 = 0, sae.clock()
-    local hist = sae.train(net, input(M, Xtr), {
-      epochs = epochs, batch = batch, lr = M.lr, momentum = momentum, every = 0,
-      on_epoch = function(e, cost)
-        local t = sae.clock()
-        r.epoch[e] = e
-        r.mon[e] = error_of(net, M, Xmon) / (Xmon:rows() * 784)
-        if snap_at[e] then
-          r.snaps[#r.snaps + 1] = M.filters(net):rowrange(1, math.min(N_SHOW, n_hid)):copy()
-          r.snap_epochs[#r.snap_epochs + 1] = e
-        end
-        eval_seconds = eval_seconds + sae.clock() - t
-        r.time[e] = sae.clock() - t0 - eval_seconds
-        print(string.format("  %s  epoch %3d  loss %.5f  monitored MSE %.5f  %.1fs", M.key, e, cost,
-                            r.mon[e], r.time[e]))
-        if M.schedule then net:set("ks", "k", M.schedule(e + 1)) end
-      end,
-    })
-    r.seconds = hist.seconds - eval_seconds
-    r.epochs = #hist.cost
+    local r = sae.resume.phase("method-" .. M.key, { net }, function()
+      local r = { epoch = {}, mon = {}, time = {}, snaps = {}, snap_epochs = {} }
+      local eval_seconds, t0 = 0, sae.clock()
+      local hist = sae.train(net, input(M, Xtr), {
+        epochs = epochs, batch = batch, lr = M.lr, momentum = momentum, every = 0,
+        on_epoch = function(e, cost)
+          local t = sae.clock()
+          r.epoch[e] = e
+          r.mon[e] = error_of(net, M, Xmon) / (Xmon:rows() * 784)
+          if snap_at[e] then
+            r.snaps[#r.snaps + 1] = M.filters(net):rowrange(1, math.min(N_SHOW, n_hid)):tobytes()
+            r.snap_epochs[#r.snap_epochs + 1] = e
+          end
+          eval_seconds = eval_seconds + sae.clock() - t
+          r.time[e] = sae.clock() - t0 - eval_seconds
+          print(string.format("  %s  epoch %3d  loss %.5f  monitored MSE %.5f  %.1fs", M.key, e, cost,
+                              r.mon[e], r.time[e]))
+          if M.schedule then net:set("ks", "k", M.schedule(e + 1)) end
+        end,
+      })
+      r.seconds = hist.seconds - eval_seconds
+      r.epochs = #hist.cost
+      r.k = M.schedule and net:get("ks", "k") or nil
+      return r
+    end)
+    if r.k then net:set("ks", "k", r.k) end -- the schedule's last k, as training left it
+    for i, bytes in ipairs(r.snaps) do
+      r.snaps[i] = sae.matrix(math.min(N_SHOW, n_hid), 784):frombytes(bytes)
+    end
+    r.M, r.net = M, net
     results[#results + 1] = r
   end
 end

@@ -57,7 +57,6 @@ local lr = sae.arg("lr", 0.03)
 local decay = sae.arg("decay", 0.05)
 local momentum = sae.arg("momentum", 0.9)
 local batch = sae.arg("batch", 50)
-local ckpt = sae.arg("checkpoint", "") -- a path prefix: one checkpoint per phase and encoder
 -- Smaller sets for choosing hyper-parameters (doc/drsae.md): images=, val=.
 local n_images = sae.arg("images", quick and 1200 or 60000)
 local n_val = sae.arg("val", quick and 200 or 10000)
@@ -148,7 +147,8 @@ end
 local function pct(x) return string.format("%.2f %%", 100 * x) end
 -- What decides a phase's numbers up to any epoch, for its checkpoint: not
 -- its own number of epochs (no schedule: a longer run starts as a shorter
--- one), so a run may be lengthened and go on from its checkpoint.
+-- one), so a run may be lengthened and go on from its checkpoint (hence
+-- its own signature, not sae.resume.signature, which names every argument).
 local function signature(name, phase)
   return string.format("drsae %s %s seed %d quick %s images %d val %d lambda %.17g lr %.17g "
                        .. "momentum %.17g batch %d%s", name, phase, sae.run.seed, tostring(quick),
@@ -175,7 +175,7 @@ for spec in configs_arg:gmatch("[^,%s]+") do
   pre:param("code", "b"):fill(0) -- thresholds at 0: with unit-norm x, U(0, 0.2) starts silent
   local hp = sae.train(pre, Xtr, { epochs = pre_epochs, batch = batch, lr = lr, momentum = momentum,
                                    lr_scale = scales(T, false), every = 1,
-                                   checkpoint = ckpt ~= "" and (ckpt .. "-" .. spec .. "-pre.ck") or nil,
+                                   checkpoint = sae.resume.path(spec .. "-pre"),
                                    signature = signature(spec, "pre") })
   local pre_seconds = sae.clock() - t0
   local net = build(K, T, true)
@@ -186,7 +186,7 @@ for spec in configs_arg:gmatch("[^,%s]+") do
     epochs = fine_epochs, batch = batch, lr = lr, momentum = momentum, labels = ytr,
     lr_scale = scales(T, true), every = 0, keep = keep,
     schedule = decay > 0 and { decay = decay } or nil,
-    checkpoint = ckpt ~= "" and (ckpt .. "-" .. spec .. "-fine.ck") or nil,
+    checkpoint = sae.resume.path(spec .. "-fine"), -- PREFIX-<encoder>-fine.ck
     signature = signature(spec, "fine"),
     on_epoch = function(e, cost)
       local ve, te = error_rate(net, Xva, yva), error_rate(net, Xte, yte)

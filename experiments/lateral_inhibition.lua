@@ -159,8 +159,10 @@ for _, meth in ipairs(methods) do
   if init == "patches" then net:param("code", "D"):copy(patch_atoms(X, K)) end
   local S0 = net:param("code", "S"):copy()
   local t0 = sae.clock()
+  -- checkpoint=PREFIX: saved every epoch; a killed run started again goes on (sae.resume)
   local hist = sae.train(net, X, { epochs = epochs, lr = lr, momentum = 0.5, batch = batch,
-                                   quiet = true })
+                                   quiet = true, checkpoint = sae.resume.path("method-" .. meth.name),
+                                   signature = sae.resume.signature("method-" .. meth.name) })
   meth.seconds = sae.clock() - t0
   meth.net, meth.hist, meth.S0 = net, hist, S0
   print(string.format("%s: final cost %.4f in %.1f s", meth.name, hist.cost[#hist.cost],

@@ -44,21 +44,31 @@ of sparse coding (FISTA, 100 iterations) and a gradient step on D for the
 reconstruction term, step 1/||Z^T Z||-ish (the largest squared code norm
 times m), with the atoms renormalised to unit length.
 ]]
-local D = unit_rows(Xtr:select((function()
-  local p, s = sae.randperm(n_train), {}
-  for i = 1, K do s[i] = p[i] end
-  return s
-end)()))
-for it = 1, dict_iters do
-  local Z = sae.sparse_code(D, Xtr, { lambda = lambda, max_iter = 100, tol = 0 })
-  local R = Z * D - Xtr                  -- m x n residual
-  local G = Z:t() * R                    -- K x n: the gradient of 1/2 ||X - Z D||^2
-  local zz = math.max(1e-12, (Z:t() * Z):max())
-  D = unit_rows(D - G:scale(1 / (zz * 1.0)))
-  if it == dict_iters or it == 1 then
-    local e = 0.5 * (Z * D - Xtr):norm() ^ 2 / n_train
-    print(string.format("dictionary iteration %d: reconstruction error %.5f", it, e))
+-- With checkpoint=PREFIX the learned dictionary is kept (sae.resume.phase) and
+-- each LISTA network's training saves every epoch: a killed run started
+-- again goes on with the same numbers.
+local dict = sae.resume.phase("dictionary", {}, function()
+  local D = unit_rows(Xtr:select((function()
+    local p, s = sae.randperm(n_train), {}
+    for i = 1, K do s[i] = p[i] end
+    return s
+  end)()))
+  local errors = {}
+  for it = 1, dict_iters do
+    local Z = sae.sparse_code(D, Xtr, { lambda = lambda, max_iter = 100, tol = 0 })
+    local R = Z * D - Xtr                  -- m x n residual
+    local G = Z:t() * R                    -- K x n: the gradient of 1/2 ||X - Z D||^2
+    local zz = math.max(1e-12, (Z:t() * Z):max())
+    D = unit_rows(D - G:scale(1 / (zz * 1.0)))
+    if it == dict_iters or it == 1 then
+      errors[#errors + 1] = { it, 0.5 * (Z * D - Xtr):norm() ^ 2 / n_train }
+    end
   end
+  return { D = D:tobytes(), cols = D:cols(), errors = errors }
+end)
+local D = sae.matrix(K, dict.cols):frombytes(dict.D)
+for _, e in ipairs(dict.errors) do
+  print(string.format("dictionary iteration %d: reconstruction error %.5f", e[1], e[2]))
 end
 
 -- Optimal codes: FISTA to convergence.
@@ -101,7 +111,9 @@ for i, T in ipairs(TS) do
   lista_err0[i] = code_error(net:output("enc"), Zs_te)
   sae.train(net, Xtr, { target = Zs_tr, epochs = epochs, batch = 50, lr = lr, momentum = 0.9,
                         lr_scale = { ["enc.We"] = 1 / T, ["enc.b"] = 1 / T,
-                                     ["enc.Sl"] = 1 / math.max(T - 1, 1) }, quiet = true })
+                                     ["enc.Sl"] = 1 / math.max(T - 1, 1) }, quiet = true,
+                        checkpoint = sae.resume.path("lista-T" .. T),
+                        signature = sae.resume.signature("lista-T" .. T) })
   net:forward(Xte, { target = Zs_te })
   lista_err[i] = code_error(net:output("enc"), Zs_te)
   print(string.format("LISTA T = %2d: code error %.5f (at ISTA's start %.5f)", T, lista_err[i],

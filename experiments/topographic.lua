@@ -112,26 +112,32 @@ local function init_codes(net, Xb)
 end
 
 local Xb = sae.zeros(batch, n_vis)
+-- With checkpoint=PREFIX each model's training is one sae.resume.phase: a
+-- killed run started again skips the models already trained, with the same
+-- numbers.
 local function train_sparse_coding(name, grouping)
   local net = sparse_coding(grouping)
-  local costs, t0 = {}, sae.clock()
-  for it = 1, outer do
-    local p = sae.randperm(n_patches)
-    local idx = {}
-    for i = 1, batch do idx[i] = p[i] end
-    sae.gather(X, idx, Xb)
-    init_codes(net, Xb)
-    -- epsilon 1e-10: always the exercise's 20 iterations (liblbfgs's test is relative to
-    -- |theta|, which large codes would pass at once)
-    local h = sae.lbfgs(net, Xb, { max_iter = inner, epsilon = 1e-10, verbose = false })
-    local _, cost = net:update(Xb, 0) -- forward at the optimised codes, then A in closed form
-    costs[it] = 2 * cost -- J, the exercise's objective, before A's update
-    if it == 1 or it % math.max(1, outer // 10) == 0 or it == outer then
-      print(string.format("%s: iteration %d/%d, J = %.4f (L-BFGS: %d iterations, %s)", name, it,
-                          outer, costs[it], #h.cost, h.status))
+  local r = sae.resume.phase("sparse-coding-" .. grouping, { net }, function()
+    local costs, t0 = {}, sae.clock()
+    for it = 1, outer do
+      local p = sae.randperm(n_patches)
+      local idx = {}
+      for i = 1, batch do idx[i] = p[i] end
+      sae.gather(X, idx, Xb)
+      init_codes(net, Xb)
+      -- epsilon 1e-10: always the exercise's 20 iterations (liblbfgs's test is relative to
+      -- |theta|, which large codes would pass at once)
+      local h = sae.lbfgs(net, Xb, { max_iter = inner, epsilon = 1e-10, verbose = false })
+      local _, cost = net:update(Xb, 0) -- forward at the optimised codes, then A in closed form
+      costs[it] = 2 * cost -- J, the exercise's objective, before A's update
+      if it == 1 or it % math.max(1, outer // 10) == 0 or it == outer then
+        print(string.format("%s: iteration %d/%d, J = %.4f (L-BFGS: %d iterations, %s)", name, it,
+                            outer, costs[it], #h.cost, h.status))
+      end
     end
-  end
-  return net, costs, sae.clock() - t0
+    return { costs = costs, seconds = sae.clock() - t0 }
+  end)
+  return net, r.costs, r.seconds
 end
 
 --[[
@@ -170,21 +176,24 @@ local function train_autoencoder()
     end
   end
   unit_columns()
-  local opt = sae.sgd(net, { lr = ae_lr, momentum = 0.9 })
-  local Xs, costs, t0 = sae.zeros(n_patches, n_vis), {}, sae.clock()
-  for epoch = 1, ae_epochs do
-    sae.gather(X, sae.randperm(n_patches), Xs)
-    local sum, k = 0, 0
-    for i = 1, n_patches - ae_batch + 1, ae_batch do
-      sum, k = sum + opt:step(Xs:rowrange(i, i + ae_batch - 1)), k + 1
-      unit_columns()
+  local r = sae.resume.phase("autoencoder", { net }, function()
+    local opt = sae.sgd(net, { lr = ae_lr, momentum = 0.9 })
+    local Xs, costs, t0 = sae.zeros(n_patches, n_vis), {}, sae.clock()
+    for epoch = 1, ae_epochs do
+      sae.gather(X, sae.randperm(n_patches), Xs)
+      local sum, k = 0, 0
+      for i = 1, n_patches - ae_batch + 1, ae_batch do
+        sum, k = sum + opt:step(Xs:rowrange(i, i + ae_batch - 1)), k + 1
+        unit_columns()
+      end
+      costs[epoch] = sum / k
+      if epoch == 1 or epoch % math.max(1, ae_epochs // 10) == 0 or epoch == ae_epochs then
+        print(string.format("group-sparse AE: epoch %d/%d, cost %.4f", epoch, ae_epochs, costs[epoch]))
+      end
     end
-    costs[epoch] = sum / k
-    if epoch == 1 or epoch % math.max(1, ae_epochs // 10) == 0 or epoch == ae_epochs then
-      print(string.format("group-sparse AE: epoch %d/%d, cost %.4f", epoch, ae_epochs, costs[epoch]))
-    end
-  end
-  return net, costs, sae.clock() - t0
+    return { costs = costs, seconds = sae.clock() - t0 }
+  end)
+  return net, r.costs, r.seconds
 end
 
 --[[

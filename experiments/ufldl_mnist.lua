@@ -46,7 +46,10 @@ sae.report.gradcheck(gc, "Gradient check (784-4-784, 2 images, all parameters)")
 ]]
 local net = build(n_hid)
 sae.models.train_sparse_autoencoder(net, X, { max_iter = max_iter, rho = rho,
-                                           title = "Sparse autoencoder on MNIST: L-BFGS" })
+                                           title = "Sparse autoencoder on MNIST: L-BFGS",
+                                           -- checkpoint=PREFIX: a killed run goes on (sae.resume)
+                                           checkpoint = sae.resume.path("autoencoder"),
+                                           signature = sae.resume.signature("autoencoder") })
 
 --[[
 ## The filters

@@ -82,7 +82,10 @@ sae.report.gradcheck(gc, "Gradient check (10 patches, all parameters)")
 ## Training
 ]]
 sae.models.train_sparse_autoencoder(net, X, { max_iter = max_iter, rho = rho,
-                                           title = "Sparse autoencoder on patches: L-BFGS" })
+                                           title = "Sparse autoencoder on patches: L-BFGS",
+                                           -- checkpoint=PREFIX: a killed run goes on (sae.resume)
+                                           checkpoint = sae.resume.path("autoencoder"),
+                                           signature = sae.resume.signature("autoencoder") })
 
 --[[
 ## The filters

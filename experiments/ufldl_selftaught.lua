@@ -48,7 +48,10 @@ sae.report.table {
 ]]
 local net = sae.models.ufldl_sparse_autoencoder { n_vis = 784, n_hid = n_hid, rho = 0.1,
                                                   beta = 3, lambda = 3e-3 }
-local hist = sae.lbfgs(net, Xu, { max_iter = ae_iter })
+-- checkpoint=PREFIX: every L-BFGS fit below saves as it goes, and a killed
+-- run started again goes on from the files (sae.resume).
+local hist = sae.lbfgs(net, Xu, { max_iter = ae_iter, checkpoint = sae.resume.path("autoencoder"),
+                                 checkpoint_every = 20, signature = sae.resume.signature("autoencoder") })
 sae.plot.curve {
   file = "cost.png", series = { { x = hist.iter, y = hist.cost, title = "J(W,b)" } },
   xlabel = "iteration", ylabel = "cost", logy = true,
@@ -68,8 +71,12 @@ L-BFGS) is trained on the first half of the labelled digits and tested on
 the second half, on the features and, for comparison, on the raw pixels.
 ]]
 local Ftr, Fte = net:encode(Xtr, "code"), net:encode(Xte, "code")
-local feat = sae.softmax_regression(Ftr, ytr, Fte, yte, { lambda = 1e-4, max_iter = sm_iter, classes = 5 })
-local raw = sae.softmax_regression(Xtr, ytr, Xte, yte, { lambda = 1e-4, max_iter = sm_iter, classes = 5 })
+local feat = sae.softmax_regression(Ftr, ytr, Fte, yte, { lambda = 1e-4, max_iter = sm_iter, classes = 5,
+                                                          checkpoint = sae.resume.path("softmax-features"),
+                                                          signature = sae.resume.signature("softmax-features") })
+local raw = sae.softmax_regression(Xtr, ytr, Xte, yte, { lambda = 1e-4, max_iter = sm_iter, classes = 5,
+                                                         checkpoint = sae.resume.path("softmax-raw"),
+                                                         signature = sae.resume.signature("softmax-raw") })
 
 --[[
 ## The softmax exercise: raw MNIST, 10 classes
@@ -77,7 +84,9 @@ local raw = sae.softmax_regression(Xtr, ytr, Xte, yte, { lambda = 1e-4, max_iter
 local Xall, yall = X, sae.data.classes(digits)
 local Xt, dt = sae.data.mnist("test", n_test_images)
 local full = sae.softmax_regression(Xall, yall, Xt, sae.data.classes(dt),
-                                    { lambda = 1e-4, max_iter = quick and sm_iter or 100, classes = 10 })
+                                    { lambda = 1e-4, max_iter = quick and sm_iter or 100, classes = 10,
+                                      checkpoint = sae.resume.path("softmax-full"),
+                                      signature = sae.resume.signature("softmax-full") })
 
 local function pct(x) return string.format("%.2f %%", 100 * x) end
 sae.report.table {

@@ -12,6 +12,7 @@
 #include "fetch.h"
 #include "gradcheck.h"
 #include "lsae.h"
+#include "lsae_checkpoint.h"
 #include "version.h"
 
 static const char KEY_REGISTRY = 'r'; /* addresses used as Lua registry keys */
@@ -435,8 +436,21 @@ static const luaL_Reg util_funcs[] = {
 
 void lsae_open_util(lua_State *L) { luaL_setfuncs(L, util_funcs, 0); }
 
+void lsae_internal_funcs(lua_State *L, const luaL_Reg *funcs) {
+  if (lua_getfield(L, -1, "internal") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "internal");
+  }
+  luaL_setfuncs(L, funcs, 0);
+  lua_pop(L, 1);
+}
+
 int lsae_open_core(lua_State *L) {
   lua_newtable(L);
+  lua_newtable(L);
+  lua_setfield(L, -2, "internal");
   lsae_open_util(L);
   lsae_open_matrix(L);
   lsae_open_data(L); /* after the matrix metatable exists */
@@ -445,5 +459,8 @@ int lsae_open_core(lua_State *L) {
   lsae_open_optim(L);
   lsae_open_sparse(L);
   lsae_open_plot(L);
+  lua_getfield(L, -1, "internal"); /* made above */
+  lsae_open_checkpoint(L);
+  lua_pop(L, 1);
   return 1;
 }

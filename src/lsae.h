@@ -106,6 +106,10 @@ void lsae_open_matrix(lua_State *L);
 void lsae_open_model(lua_State *L);
 void lsae_open_plot(lua_State *L);
 void lsae_open_util(lua_State *L);
+/* funcs into core.internal (made if missing), with the core table on top:
+ * what lua/sae/ wraps and scripts never call (sae does not copy it).
+ * [-0, +0, m] */
+void lsae_internal_funcs(lua_State *L, const luaL_Reg *funcs);
 void lsae_open_data(lua_State *L);
 void lsae_open_optim(lua_State *L);
 void lsae_open_modelfile(lua_State *L); /* after lsae_open_model: adds net:save */

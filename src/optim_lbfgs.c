@@ -1,11 +1,14 @@
-/* optim_lbfgs.c -- full-batch L-BFGS through liblbfgs (see optim_lbfgs.h).
+/* optim_lbfgs.c -- full-batch L-BFGS through liblbfgs's loop (see optim_lbfgs.h).
  *
- * liblbfgs drives the loop and calls back:
+ * The loop (lbfgs_loop.c, liblbfgs 1.10's own with its state in the open)
+ * drives and calls back:
  *   lb_evaluate(x)   copy x -> theta; J, g = sae_model_eval(b); g_i = 0 where
  *                    direction_i = 0; count the evaluation
  *   lb_progress(k)   an iteration was accepted: record (k, J, ||g||, step,
  *                    evaluations, seconds), keep x as the last accepted
  *                    iterate, print a line if verbose
+ *   lb_boundary(st)  the state after the update: every save_every
+ *                    iterations, hand it to opts.save (a checkpoint)
  * An error inside a callback cannot unwind through liblbfgs.  It is kept in
  * the run's context; that evaluation and every later one return J = 0 and
  * g = 0 at once (so the line search ends within an evaluation or two), and
@@ -22,7 +25,6 @@
  * Memory: the variables, the kept iterate and the history arrays are
  * allocated once before lbfgs() runs; the history grows (doubling) only
  * when max_iter is 0 (no limit) and the run outlives the first guess. */
-#include <lbfgs.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -41,6 +43,7 @@ typedef struct lb_run {
   gsl_vector *theta, *grad;
   const signed char *dir;
   double *x_best; /* last accepted iterate */
+  sae_lbfgs_state st; /* the loop's state (lbfgs_loop.h) */
   double t0;      /* monotonic seconds at the start */
   int rc;         /* first error inside a callback, 0 if none */
   sae_error err;
@@ -159,6 +162,18 @@ static int lb_progress(void *instance, const lbfgsfloatval_t *x, const lbfgsfloa
   return 0;
 }
 
+static int lb_boundary(void *instance, const sae_lbfgs_state *st) {
+  lb_run *r = instance;
+  const int done = st->k - 1;
+  if (r->rc || !r->o->save || r->o->save_every <= 0 || done % r->o->save_every != 0) return 0;
+  int rc = r->o->save(r->o->save_ctx, st, r->h, &r->err);
+  if (rc) {
+    r->rc = rc;
+    return LBFGSERR_CANCELED;
+  }
+  return 0;
+}
+
 void sae_lbfgs_opts_default(sae_lbfgs_opts *o) {
   lbfgs_parameter_t p;
   lbfgs_parameter_init(&p);
@@ -169,6 +184,12 @@ void sae_lbfgs_opts_default(sae_lbfgs_opts *o) {
   o->past = p.past;
   o->verbose = 0;
   o->stream = NULL;
+  o->save_every = 0;
+  o->save = NULL;
+  o->save_ctx = NULL;
+  o->resume = NULL;
+  o->resume_evals = 0;
+  o->resume_initial_cost = NAN;
 }
 
 void sae_lbfgs_history_free(sae_lbfgs_history *h) {
@@ -245,6 +266,15 @@ static int lb_check(sae_model *m, const sae_lbfgs_opts *o, sae_error *e) {
     return sae_error_set(e, SAE_EHPARAM, "L-BFGS: delta = %g must be >= 0", o->delta);
   if (o->past < 0)
     return sae_error_set(e, SAE_EHPARAM, "L-BFGS: past = %d must be >= 0 (0: no delta test)", o->past);
+  if (o->save_every < 0)
+    return sae_error_set(e, SAE_EHPARAM, "L-BFGS: save_every = %d must be >= 0", o->save_every);
+  const sae_lbfgs_state *rs = o->resume;
+  if (rs && ((size_t)rs->n != theta->size || rs->k < 1))
+    return sae_error_set(e, SAE_ESHAPE, "L-BFGS: the state to resume holds %d parameters at "
+                         "iteration %d; the model has %zu", rs->n, rs->k, theta->size);
+  if (rs && (rs->m != o->m || rs->past != o->past || rs->end < 0 || rs->end >= rs->m))
+    return sae_error_set(e, SAE_EHPARAM, "L-BFGS: the state to resume was saved with m = %d, "
+                         "past = %d; this run has m = %d, past = %d", rs->m, rs->past, o->m, o->past);
   const signed char *dir = sae_model_direction(m);
   for (size_t i = 0; i < theta->size; i++)
     if (dir[i] < 0)
@@ -286,9 +316,8 @@ int sae_lbfgs_run(sae_model *m, const sae_batch *b, const sae_lbfgs_opts *o,
   lb_run r = {.m = m, .b = b, .o = o, .h = h, .theta = sae_model_theta(m),
               .grad = sae_model_grad(m), .dir = sae_model_direction(m), .t0 = lb_now()};
   const int n = (int)r.theta->size;
-  lbfgsfloatval_t *x = lbfgs_malloc(n);
   r.x_best = malloc((size_t)n * sizeof *r.x_best);
-  if (!x || !r.x_best) {
+  if (sae_lbfgs_state_alloc(&r.st, n, o->m, o->past) || !r.x_best) {
     rc = sae_error_set(e, SAE_ENOMEM, "L-BFGS: out of memory for %d parameters", n);
     goto done;
   }
@@ -302,7 +331,25 @@ int sae_lbfgs_run(sae_model *m, const sae_batch *b, const sae_lbfgs_opts *o,
     }
     h->cap = want;
   }
-  lb_copy_out(x, r.theta);
+  double *x = r.st.x;
+  if (o->resume) { /* the saved state, whole; its x is theta */
+    const sae_lbfgs_state *rs = o->resume;
+    const size_t un = (size_t)n, um = (size_t)o->m;
+    r.st.k = rs->k, r.st.end = rs->end, r.st.fx = rs->fx, r.st.step = rs->step;
+    memcpy(r.st.x, rs->x, un * sizeof *x);
+    memcpy(r.st.g, rs->g, un * sizeof *x);
+    memcpy(r.st.d, rs->d, un * sizeof *x);
+    memcpy(r.st.s, rs->s, um * un * sizeof *x);
+    memcpy(r.st.y, rs->y, um * un * sizeof *x);
+    memcpy(r.st.ys, rs->ys, um * sizeof *x);
+    if (o->past > 0) memcpy(r.st.pf, rs->pf, (size_t)o->past * sizeof *x);
+    lb_copy_in(r.theta, x);
+    h->n_evals = o->resume_evals;
+    h->initial_cost = o->resume_initial_cost;
+    h->final_cost = rs->fx;
+  } else {
+    lb_copy_out(x, r.theta);
+  }
   memcpy(r.x_best, x, (size_t)n * sizeof *x);
 
   lbfgs_parameter_t p;
@@ -312,11 +359,10 @@ int sae_lbfgs_run(sae_model *m, const sae_batch *b, const sae_lbfgs_opts *o,
   p.delta = o->delta;
   p.past = o->past;
   p.max_iterations = o->max_iter;
-  lbfgsfloatval_t fx = 0;
-  int code = lbfgs(n, x, &fx, lb_evaluate, lb_progress, &r, &p);
+  int code = sae_lbfgs_loop(&r.st, lb_evaluate, lb_progress, lb_boundary, &r, &p);
 
   lb_copy_in(r.theta, r.x_best); /* the last accepted iterate, see the header */
-  if (h->n == 0) h->final_cost = h->initial_cost;
+  if (h->n == 0 && !o->resume) h->final_cost = h->initial_cost;
   if (r.rc) {
     rc = r.rc;
     h->code = code;
@@ -330,7 +376,7 @@ done:
   if (o->verbose && !rc)
     fprintf(o->stream ? o->stream : stdout, "L-BFGS: %s after %zu iterations, %zu evaluations, %.1fs\n",
             h->status, h->n, h->n_evals, h->total_seconds);
-  lbfgs_free(x);
+  sae_lbfgs_state_free(&r.st);
   free(r.x_best);
   if (h == &own) sae_lbfgs_history_free(h);
   return rc;

@@ -12,7 +12,10 @@
  * step API, only lbfgs(), which calls back for every evaluation and every
  * iteration.  The callbacks stay inside optim_lbfgs.c; what a caller would
  * have done per iteration (watch the cost, plot it) it does afterwards with
- * the history, and stopping rules are the options below.
+ * the history, and stopping rules are the options below.  The loop itself is
+ * liblbfgs 1.10's, copied into lbfgs_loop.c with its state in the open, so
+ * that a run can be saved after any iteration (opts.save) and go on from the
+ * saved state (opts.resume) with the uninterrupted run's numbers.
  *
  * What is minimised: the model's cost J(theta) on batch b (sae_model_eval),
  * over the parameters whose sae_model_direction() is +1.  Entries with
@@ -32,7 +35,15 @@
 #define SAE_OPTIM_LBFGS_H
 
 #include <stdio.h>
+#include "lbfgs_loop.h"
 #include "model.h"
+
+struct sae_lbfgs_history;
+/* Called after every save_every-th iteration with the loop's state (after
+ * the update: st->k - 1 iterations done) and the history so far; nonzero
+ * (with e set) stops the run with that error. */
+typedef int (*sae_lbfgs_save_fn)(void *ctx, const sae_lbfgs_state *st,
+                                 const struct sae_lbfgs_history *h, sae_error *e);
 
 typedef struct sae_lbfgs_opts {
   int max_iter;   /* iterations at most; 0: no limit (liblbfgs's max_iterations) */
@@ -43,10 +54,22 @@ typedef struct sae_lbfgs_opts {
   int past;       /* ... measured over `past` iterations; 0: no such test */
   int verbose;    /* 1: one progress line per iteration, and a final one, to stream */
   FILE *stream;   /* NULL: stdout */
+  /* Checkpoints: save(save_ctx, ...) every save_every iterations (0: never). */
+  int save_every;
+  sae_lbfgs_save_fn save;
+  void *save_ctx;
+  /* Resume: NULL, or a state save was given (k >= 1; n, m and past those of
+   * this model and these options, else SAE_ESHAPE / SAE_EHPARAM): its x
+   * becomes theta and the run goes on from it; the history restarts empty,
+   * its evaluation count and initial cost from these two. */
+  const sae_lbfgs_state *resume;
+  size_t resume_evals;
+  double resume_initial_cost;
 } sae_lbfgs_opts;
 
 /* max_iter 400 (UFLDL's exercises), and liblbfgs's own defaults for the rest:
- * m 6, epsilon 1e-5, delta 1e-5 with past 0 (off); verbose 0, stream NULL. */
+ * m 6, epsilon 1e-5, delta 1e-5 with past 0 (off); verbose 0, stream NULL;
+ * no checkpoints, no resume. */
 void sae_lbfgs_opts_default(sae_lbfgs_opts *o);
 
 /* Per accepted iteration k = 1..n (arrays of length n), and the run's totals. */

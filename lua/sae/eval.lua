@@ -59,7 +59,8 @@ end
 
 function M.softmax_regression(Xtr, ytr, Xte, yte, opts)
   opts = caller.options(opts, "sae.softmax_regression",
-                        { "lambda", "max_iter", "classes", "init_scale", "verbose", "bias" })
+                        { "lambda", "max_iter", "classes", "init_scale", "verbose", "bias",
+                          "checkpoint", "signature" })
   local k = opts.classes or math.max(n_classes(ytr), n_classes(yte))
   local model = core.model(Xtr:cols())
   model:add("dense", { n_out = k, bias = opts.bias and 1 or 0, init_scale = opts.init_scale or 0.005,
@@ -67,9 +68,10 @@ function M.softmax_regression(Xtr, ytr, Xte, yte, opts)
   model:add("softmax")
   model:add("l2", { lambda = opts.lambda or 1e-4 })
   model:build()
-  local hist = caller.call(core.lbfgs, model, Xtr,
-                           { labels = ytr, max_iter = opts.max_iter or 100,
-                             verbose = opts.verbose })
+  local hist = require("sae.trainer").lbfgs(model, Xtr,
+                                           { labels = ytr, max_iter = opts.max_iter or 100,
+                                             verbose = opts.verbose, checkpoint = opts.checkpoint,
+                                             signature = opts.signature })
   local acc, C = M.score(M.predict(model, Xte), yte, k)
   return { accuracy = acc, error = 1 - acc, confusion = C, model = model, history = hist }
 end

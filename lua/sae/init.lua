@@ -9,8 +9,10 @@ local trainer = require "sae.trainer"
 local caller = require "sae.caller"
 
 local sae = {}
+-- core.internal: what lua/sae/ wraps (sae.lbfgs, sae.checkpoint.encode...)
+local NOT_COPIED = { run = true, internal = true }
 for k, v in pairs(core) do
-  if k ~= "run" then sae[k] = v end
+  if not NOT_COPIED[k] then sae[k] = v end
 end
 
 sae.report = report
@@ -28,10 +30,11 @@ sae.predict = require("sae.eval").predict
 sae.reconstruction_error = require("sae.eval").reconstruction_error
 sae.models = require "sae.models"
 sae.checkpoint = require "sae.checkpoint"
+sae.resume = require "sae.resume"
 sae.topography = require "sae.topography"
 sae.latinh = require "sae.latinh"
 sae.gradcheck = core.gradcheck_type
-sae.lbfgs = core.lbfgs
+sae.lbfgs = trainer.lbfgs
 
 -- What the runtime knows of this run (script, seed, out, versions...); a
 -- script run outside `saelab run` (a test harness) gets an empty record.

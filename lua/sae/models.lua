@@ -28,11 +28,14 @@ end
 -- full-batch L-BFGS and report it: the cost curve (cost.png), a "Training"
 -- table and the metrics final_cost, iterations, evaluations, mean_rho_hat,
 -- seconds_per_eval and train_seconds.  o: max_iter, rho (for the table),
--- title (the figure's).  Returns the L-BFGS history and the mean activation
+-- title (the figure's), checkpoint and signature (sae.lbfgs's; saved every
+-- 20 iterations: a state is about 2m + 3 copies of the parameters).  Returns the L-BFGS history and the mean activation
 -- of each hidden unit over X (a 1 x n_hid matrix).
 function M.train_sparse_autoencoder(net, X, o)
-  o = caller.options(o, "sae.models.train_sparse_autoencoder", { "max_iter", "rho", "title" })
-  local hist = caller.call(core.lbfgs, net, X, { max_iter = o.max_iter })
+  o = caller.options(o, "sae.models.train_sparse_autoencoder",
+                     { "max_iter", "rho", "title", "checkpoint", "signature" })
+  local hist = require("sae.trainer").lbfgs(net, X, { max_iter = o.max_iter, checkpoint = o.checkpoint,
+                                                     checkpoint_every = 20, signature = o.signature })
   local per_eval = hist.total_seconds / hist.n_evals
   report.plot.curve {
     file = "cost.png", series = { { x = hist.iter, y = hist.cost, title = "J(W,b)" } },

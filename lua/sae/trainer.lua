@@ -50,6 +50,31 @@ local checkpoint = require "sae.checkpoint"
 
 local M = {}
 
+-- A checkpoint option's file: the saved state when it exists and belongs
+-- to this run (kind and signature), nil when there is none.
+local function load_own(path, kind, signature, fname)
+  local saved = checkpoint.load(path)
+  if not saved then return nil end
+  if (saved.kind or "train") ~= kind then
+    caller.error(string.format("%s: %s is a checkpoint of sae.%s, not of %s; delete it or name "
+                               .. "another", fname, path, saved.kind or "train", fname))
+  end
+  if saved.signature ~= signature then
+    caller.error(string.format("%s: %s is a checkpoint of another run (%s); delete it or "
+                               .. "name another", fname, path, tostring(saved.signature)))
+  end
+  return saved
+end
+
+local function check_every(every, fname)
+  every = every or 1
+  if type(every) ~= "number" or every < 1 or every % 1 ~= 0 then
+    caller.error(string.format("%s: checkpoint_every = %s must be a whole number >= 1",
+                               fname, tostring(every)))
+  end
+  return every
+end
+
 local TRAIN_KEYS = { "epochs", "batch", "lr", "momentum", "lr_scale", "schedule", "shuffle", "target",
                      "labels", "tol", "rtol", "every", "quiet", "on_epoch", "first_epoch",
                      "on_start", "checkpoint", "checkpoint_every", "signature", "keep" }
@@ -96,20 +121,12 @@ function M.train(net, X, opts)
   end
   if opts.on_start then opts.on_start(opt) end
   local hist = { epoch = {}, cost = {}, lr = {}, stopped = "epochs" }
-  local ck_every = opts.checkpoint_every or 1
-  if ck_every < 1 or ck_every % 1 ~= 0 then
-    caller.error(string.format("sae.train: checkpoint_every = %s must be a whole number >= 1",
-                               tostring(ck_every)))
-  end
+  local ck_every = check_every(opts.checkpoint_every, "sae.train")
   if opts.keep ~= nil and type(opts.keep) ~= "table" then
     caller.error("sae.train: keep must be a table")
   end
-  local saved = opts.checkpoint and checkpoint.load(opts.checkpoint)
+  local saved = opts.checkpoint and load_own(opts.checkpoint, "train", opts.signature, "sae.train")
   if saved then
-    if saved.signature ~= opts.signature then
-      caller.error(string.format("sae.train: %s is a checkpoint of another run (%s); delete it or "
-                                 .. "name another", opts.checkpoint, tostring(saved.signature)))
-    end
     net:theta():frombytes(saved.theta)
     opt:velocity():frombytes(saved.velocity)
     core.rng_restore(saved.rng)
@@ -191,6 +208,74 @@ function M.train(net, X, opts)
   end
   hist.seconds = core.clock() - t0
   return hist
+end
+
+-- ---- sae.lbfgs: the C optimiser (src/lsae_optim.c), with checkpoints ------------
+
+local LBFGS_CORE = { "max_iter", "m", "epsilon", "delta", "past", "verbose", "target", "labels",
+                     "mode" }
+local LBFGS_KEYS = {}
+for _, k in ipairs(LBFGS_CORE) do LBFGS_KEYS[#LBFGS_KEYS + 1] = k end
+for _, k in ipairs { "checkpoint", "checkpoint_every", "signature", "keep" } do
+  LBFGS_KEYS[#LBFGS_KEYS + 1] = k
+end
+local HIST_ARRAYS = { "iter", "cost", "gnorm", "step", "evals", "seconds" }
+
+-- The history of a resumed run: the saved iterations, then this run's (its
+-- seconds counted on from the saved ones).
+local function join_history(prev, h)
+  if not prev then return h end
+  local t = prev.seconds[#prev.seconds] or 0
+  for _, k in ipairs(HIST_ARRAYS) do
+    local a, n = {}, #prev[k]
+    for i = 1, n do a[i] = prev[k][i] end
+    for i = 1, #h[k] do a[n + i] = k == "seconds" and h[k][i] + t or h[k][i] end
+    h[k] = a
+  end
+  h.initial_cost = prev.initial_cost
+  if h.total_seconds then h.total_seconds = h.total_seconds + t end
+  return h
+end
+
+-- sae.lbfgs(net, X [, opts]): full-batch L-BFGS.  With checkpoint = PATH:
+-- the loop's whole state (the iterate, gradient, direction, curvature pairs,
+-- iteration count, past costs) and the history so far are saved there every
+-- checkpoint_every iterations, and the finished run's result when it ends;
+-- the same call finds the file and goes on from it (a finished run returns
+-- its saved result), with the uninterrupted run's numbers bit for bit.
+function M.lbfgs(net, X, opts)
+  opts = caller.options(opts, "lbfgs", LBFGS_KEYS)
+  local copts = {}
+  for _, k in ipairs(LBFGS_CORE) do copts[k] = opts[k] end
+  local path = opts.checkpoint
+  if path == nil then return caller.call(core.internal.lbfgs, net, X, copts) end
+  if type(path) ~= "string" then caller.error("sae.lbfgs: checkpoint must be a path (a string)") end
+  local every = check_every(opts.checkpoint_every, "sae.lbfgs")
+  if opts.keep ~= nil and type(opts.keep) ~= "table" then caller.error("sae.lbfgs: keep must be a table") end
+  local saved = load_own(path, "lbfgs", opts.signature, "sae.lbfgs")
+  local prev
+  if saved then
+    if opts.keep then for k, v in pairs(saved.keep or {}) do opts.keep[k] = v end end
+    if saved.done then
+      net:theta():frombytes(saved.theta)
+      saved.result.resumed_from = #saved.result.iter
+      return saved.result
+    end
+    copts.resume, prev = saved.state, saved.hist
+  end
+  copts.save_every = every
+  copts.on_save = function(state, h)
+    checkpoint.save(path, { kind = "lbfgs", signature = opts.signature, state = state,
+                            hist = join_history(prev, h), keep = opts.keep })
+  end
+  local h = join_history(prev, caller.call(core.internal.lbfgs, net, X, copts))
+  if prev then h.resumed_from = #prev.iter end
+  local result = {}
+  for k, v in pairs(h) do result[k] = v end
+  result.resumed_from = nil
+  checkpoint.save(path, { kind = "lbfgs", signature = opts.signature, done = true,
+                          theta = net:theta():tobytes(), result = result, keep = opts.keep })
+  return h
 end
 
 return M

@@ -57,7 +57,8 @@ raises(unknown("sae.sgd", "momentun", "lr, momentum, lr_scale"), sae.sgd, net, {
 local opt = sae.sgd(net, { lr = 0.1 })
 raises(unknown("opt:set", "rl", "lr, momentum, lr_scale"), opt.set, opt, { rl = 0.2 })
 raises(unknown("opt:step", "targte", BATCH), opt.step, opt, X, { targte = X })
-raises(unknown("lbfgs", "max_iters", "max_iter, m, epsilon, delta, past, verbose, target, labels, mode"),
+raises(unknown("lbfgs", "max_iters", "max_iter, m, epsilon, delta, past, verbose, target, labels, mode, "
+                                    .. "checkpoint, checkpoint_every, signature, keep"),
        sae.lbfgs, net, X, { max_iters = 3 })
 
 raises(unknown("sae.rand", "sgima", "dist, a, b, mean, sigma"), sae.rand, 2, 2, { sgima = 1 })
@@ -93,11 +94,13 @@ raises(unknown("plot.images", "colls", GRID), sae.plot.images, X, { file = "i.pn
 
 raises(unknown("sae.data.natural_images", "sorce", "source, olshausen, mat"),
        sae.data.natural_images, { sorce = "png" })
-raises(unknown("sae.softmax_regression", "lamda", "lambda, max_iter, classes, init_scale, verbose, bias"),
+raises(unknown("sae.softmax_regression", "lamda",
+               "lambda, max_iter, classes, init_scale, verbose, bias, checkpoint, signature"),
        sae.softmax_regression, X, { 1, 2, 1, 2, 1, 2 }, X, { 1, 2, 1, 2, 1, 2 }, { lamda = 1e-4 })
 raises(unknown("sae.models.ufldl_sparse_autoencoder", "n_hdi", "n_vis, n_hid, rho, beta, lambda"),
        sae.models.ufldl_sparse_autoencoder, { n_vis = 4, n_hdi = 3 })
-raises(unknown("sae.models.train_sparse_autoencoder", "max_iters", "max_iter, rho, title"),
+raises(unknown("sae.models.train_sparse_autoencoder", "max_iters",
+               "max_iter, rho, title, checkpoint, signature"),
        sae.models.train_sparse_autoencoder, net, X, { max_iters = 1 })
 raises(unknown("sae.models.ksparse_autoencoder", "kk", "n_vis, n_hid, k, alpha, init_scale, tied, mean"),
        sae.models.ksparse_autoencoder, { n_vis = 4, n_hid = 3, k = 1, kk = 2 })
