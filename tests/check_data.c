@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <gsl/gsl_statistics_double.h>
 #include <lualib.h>
@@ -348,6 +349,63 @@ START_TEST(test_idx_errors) {
   rc = sae_idx_read_images(fx("missing"), 0, &X, &r, &c, &e);
   assert_error(rc, &e, SAE_EIO, "missing: cannot open: No such file", NULL);
   ck_assert_ptr_null(X);
+}
+END_TEST
+
+/* ---- inputs the fuzzers found (tests/fuzz/regress/) ---------------------- */
+
+/* tests/fuzz/regress/NAME, from the source tree. */
+static const char *regress(const char *name) {
+  static char p[1024];
+  const char *top = getenv("top_srcdir");
+  snprintf(p, sizeof p, "%s/tests/fuzz/regress/%s", top ? top : ".", name);
+  return p;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* Address space limited to what the process has plus 256 MiB, so a reader
+ * that believes a header's size (gigabytes for a 20-byte file) fails
+ * instead of allocating it.  Not under ASan, whose shadow memory needs a
+ * vast address space (ASan refuses huge allocations itself). */
+static void limit_memory(void) {
+#ifndef UNDER_ASAN
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  unsigned long kb = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "VmSize: %lu kB", &kb) == 1) break;
+  if (f) fclose(f);
+  ck_assert_uint_gt(kb, 0);
+  struct rlimit rl;
+  ck_assert_int_eq(getrlimit(RLIMIT_AS, &rl), 0);
+  rl.rlim_cur = (rlim_t)(kb + 256 * 1024) * 1024;
+  ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+#endif
+}
+
+/* A header claiming 2^31 x 65535 x 28 images (the file has 20 bytes), and one
+ * claiming 2^32 - 1 labels: the readers allocated the header's size before
+ * reading (gigabytes; out of memory, or ASan's refusal).  Now they read the
+ * file first and say it is truncated. */
+START_TEST(test_idx_fuzz_sizes) {
+  gsl_matrix *X = NULL;
+  unsigned char *lab = NULL;
+  size_t r, c, n;
+  sae_error e = {0, ""};
+  limit_memory();
+  int rc = sae_idx_read_images(regress("idx_images-huge-dims"), 0, &X, &r, &c, &e);
+  assert_error(rc, &e, SAE_EDATA, "truncated: 3940469287157776 bytes expected, 36 found", NULL);
+  ck_assert_ptr_null(X);
+  rc = sae_idx_read_labels(regress("idx_labels-huge-count"), 0, &lab, &n, &e);
+  assert_error(rc, &e, SAE_EDATA, "truncated: 4294967303 bytes expected, 12 found", NULL);
+  ck_assert_ptr_null(lab);
 }
 END_TEST
 
@@ -875,6 +933,7 @@ static Suite *data_suite(void) {
   tc = tcase_create("errors");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_idx_errors);
+  tcase_add_test(tc, test_idx_fuzz_sizes);
   tcase_add_test(tc, test_f32be_errors);
   tcase_add_test(tc, test_png_errors);
   tcase_add_test(tc, test_mat_errors);
