@@ -1063,6 +1063,17 @@ int sae_model_load(const char *path, const sae_registry *reg, gsl_rng *rng, unsi
   if (st.st_size < 128)
     return sae_error_set(e, SAE_EDATA, "%s: %lld bytes, not a saelab model (a MAT 5 file has a "
                          "128-byte header): empty or cut short", path, (long long)st.st_size);
+  /* The MAT 5 header before matio: given anything else, Mat_Open tries MAT 4,
+   * whose reader allocates what a header says before reading it. */
+  unsigned char h[128];
+  probe = fopen(path, "rb");
+  int is_mat5 = probe && fread(h, 1, sizeof h, probe) == sizeof h &&
+                ((h[126] == 'I' && h[127] == 'M' && h[124] == 0x00 && h[125] == 0x01) ||
+                 (h[126] == 'M' && h[127] == 'I' && h[124] == 0x01 && h[125] == 0x00));
+  if (probe) fclose(probe);
+  if (!is_mat5)
+    return sae_error_set(e, SAE_EDATA, "%s: not a MAT file of version 5 (no MAT 5 header): a "
+                         "saelab model is a MAT 5 file written by net:save", path);
   mat_t *mat = Mat_Open(path, MAT_ACC_RDONLY);
   if (!mat)
     return sae_error_set(e, SAE_EDATA, "%s: not a MAT file (a saelab model is a MAT 5 file "

@@ -409,6 +409,32 @@ START_TEST(test_idx_fuzz_sizes) {
 }
 END_TEST
 
+/* Not MAT 5, so matio read it as MAT 4 and malloc'ed the first variable's
+ * namlen (1.3 GB) from a 292-byte file.  The MAT 4 headers are checked
+ * first (here imagf is neither 0 nor 1), and their sizes against the file. */
+START_TEST(test_mat_fuzz_v4) {
+  gsl_matrix **imgs = NULL;
+  size_t n = 0;
+  sae_error e = {0, ""};
+  limit_memory();
+  int rc = sae_mat_read(regress("mat-v4-namlen"), "IMAGES", &imgs, &n, &e);
+  assert_error(rc, &e, SAE_EDATA, "no MAT 5 header; as MAT 4, variable 1 at byte 0 has a bad "
+               "header", NULL);
+  ck_assert_ptr_null(imgs);
+  /* A sane MAT 4 header whose sizes lie: 100000 x 100000 doubles in 59 bytes. */
+  int32_t h[5] = {0, 100000, 100000, 0, 7};
+  unsigned char buf[59];
+  double v[4] = {1, 2, 3, 4};
+  memcpy(buf, h, 20);
+  memcpy(buf + 20, "IMAGES", 7);
+  memcpy(buf + 27, v, 32);
+  write_bytes(fx("v4.lie"), buf, sizeof buf);
+  rc = sae_mat_read(fx("v4.lie"), "IMAGES", &imgs, &n, &e);
+  assert_error(rc, &e, SAE_EDATA, "as MAT 4, variable 1 at byte 0 needs 80000000027 bytes "
+               "(100000 x 100000), the file has 59 left", NULL);
+}
+END_TEST
+
 /* ---- f32be, PNG, .mat ------------------------------------------------- */
 
 START_TEST(test_f32be) {
@@ -934,6 +960,7 @@ static Suite *data_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_idx_errors);
   tcase_add_test(tc, test_idx_fuzz_sizes);
+  tcase_add_test(tc, test_mat_fuzz_v4);
   tcase_add_test(tc, test_f32be_errors);
   tcase_add_test(tc, test_png_errors);
   tcase_add_test(tc, test_mat_errors);

@@ -14,6 +14,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* LeakSanitizer's suppressions, built in.  libmatio 1.5.23 (Debian 12)
+ * leaks the zlib stream it copies with inflateCopy when a compressed
+ * variable is corrupt (about 40 KB a file, inside matio, whose frames have
+ * no symbols; nothing of ours is on the stack).  Reported in doc/design.md;
+ * every other leak still fails a run. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:inflateCopy\n"; }
+
 /* The path of a file holding exactly data[0..size). */
 static inline const char *fuzz_file(const uint8_t *data, size_t size) {
   static int fd = -1;
