@@ -21,6 +21,7 @@
 #include <matio.h>
 #include <png.h>
 #include "data.h"
+#include "matcheck.h"
 
 gsl_matrix *sae_data_matrix_alloc(size_t rows, size_t cols) {
   if (rows == 0 || cols == 0 || rows > SIZE_MAX / sizeof(double) / cols) return NULL;
@@ -240,62 +241,6 @@ static const char *matr_class_name(enum matio_classes c) {
   }
 }
 
-/* matio's MAT 4 reader mallocs a variable's name and data from its header's
- * namlen and sizes before it reads them (Mat_Open reads the first variable):
- * a 300-byte file asked for 1.3 GB.  So a file without the 128-byte MAT 5 /
- * 7.3 header is walked here first, every MAT 4 variable (a 20-byte header:
- * type, mrows, ncols, imagf, namlen; the name; mrows * ncols elements, twice
- * if complex) checked to fit in the file, before matio sees it.
- * 0, SAE_EIO or SAE_EDATA. */
-static int matr_check_v4(const char *path, sae_error *e) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return sae_error_set(e, SAE_EIO, "%s: cannot open: %s", path, strerror(errno));
-  struct stat st;
-  unsigned char h[128];
-  int rc = 0;
-  if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-    fclose(f);
-    return 0; /* not a regular file: matio alone (no size to check against) */
-  }
-  uint64_t size = (uint64_t)st.st_size, pos = 0;
-  if (size >= 128 && fread(h, 1, 128, f) == 128 &&
-      ((h[126] == 'I' && h[127] == 'M') || (h[126] == 'M' && h[127] == 'I'))) {
-    fclose(f);
-    return 0; /* MAT 5 or 7.3: matio checks its element tags against the file */
-  }
-  for (unsigned k = 1; !rc && pos < size; k++) {
-    int32_t w[5];
-    if (size - pos < 20 || fseeko(f, (off_t)pos, SEEK_SET) || fread(w, 4, 5, f) != 5) {
-      rc = sae_error_set(e, SAE_EDATA, "%s: not a MATLAB .mat file (no MAT 5 header; as MAT 4, "
-                         "variable %u at byte %llu has no 20-byte header)", path, k,
-                         (unsigned long long)pos);
-      break;
-    }
-    /* The type MOPT's M says the byte order; matio swaps when it is > 4052. */
-    if (w[0] < 0 || w[0] > 4052)
-      for (int i = 0; i < 5; i++) w[i] = (int32_t)__builtin_bswap32((uint32_t)w[i]);
-    int p_type = w[0] / 10 % 10;
-    static const unsigned elsize[] = {8, 4, 4, 2, 2, 1};
-    if (w[0] < 0 || w[0] > 4052 || w[0] % 10 > 2 || p_type > 5 || w[0] / 100 % 10 != 0 ||
-        w[1] < 0 || w[2] < 0 || (w[3] != 0 && w[3] != 1) || w[4] < 1) {
-      rc = sae_error_set(e, SAE_EDATA, "%s: not a MATLAB .mat file (no MAT 5 header; as MAT 4, "
-                         "variable %u at byte %llu has a bad header)", path, k,
-                         (unsigned long long)pos);
-      break;
-    }
-    uint64_t data = (uint64_t)w[1] * (uint64_t)w[2] * elsize[p_type] * (w[3] ? 2u : 1u);
-    uint64_t need = 20 + (uint64_t)w[4] + data;
-    if (need > size - pos)
-      rc = sae_error_set(e, SAE_EDATA, "%s: as MAT 4, variable %u at byte %llu needs %llu bytes "
-                         "(%d x %d), the file has %llu left: truncated or not a .mat file",
-                         path, k, (unsigned long long)pos, (unsigned long long)need, w[1], w[2],
-                         (unsigned long long)(size - pos));
-    pos += need;
-  }
-  fclose(f);
-  return rc;
-}
-
 int sae_mat_read(const char *path, const char *varname, gsl_matrix ***imgs, size_t *n,
                  sae_error *e) {
   int rc = 0;
@@ -303,7 +248,7 @@ int sae_mat_read(const char *path, const char *varname, gsl_matrix ***imgs, size
   gsl_matrix **out = NULL;
   size_t k = 0, nk = 0;
   *imgs = NULL;
-  if ((rc = matr_check_v4(path, e))) return rc; /* also says why a file cannot be opened */
+  if ((rc = sae_mat_check(path, e))) return rc; /* also says why a file cannot be opened */
   mat_t *mat = Mat_Open(path, MAT_ACC_RDONLY);
   if (!mat)
     return sae_error_set(e, SAE_EDATA, "%s: not a MATLAB .mat file (v4, v5, v7 or v7.3)", path);

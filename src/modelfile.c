@@ -77,6 +77,7 @@
 #include <sys/stat.h>
 #include <matio.h>
 #include "fetch.h"
+#include "matcheck.h"
 #include "modelfile.h"
 #include "version.h"
 
@@ -1074,6 +1075,8 @@ int sae_model_load(const char *path, const sae_registry *reg, gsl_rng *rng, unsi
   if (!is_mat5)
     return sae_error_set(e, SAE_EDATA, "%s: not a MAT file of version 5 (no MAT 5 header): a "
                          "saelab model is a MAT 5 file written by net:save", path);
+  int rc = sae_mat_check(path, e); /* sizes that matio would allocate unread */
+  if (rc) return rc;
   mat_t *mat = Mat_Open(path, MAT_ACC_RDONLY);
   if (!mat)
     return sae_error_set(e, SAE_EDATA, "%s: not a MAT file (a saelab model is a MAT 5 file "
@@ -1085,7 +1088,6 @@ int sae_model_load(const char *path, const sae_registry *reg, gsl_rng *rng, unsi
   sae_model *m = NULL;
   mf_locale loc;
   size_t max_stored = 0;
-  int rc = 0;
   if (Mat_GetVersion(mat) != MAT_FT_MAT5) {
     rc = sae_error_set(e, SAE_EDATA, "%s: a MAT file of version 0x%04x, not a saelab model "
                        "(net:save writes MAT 5)", path, (unsigned)Mat_GetVersion(mat));

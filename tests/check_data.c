@@ -409,10 +409,11 @@ START_TEST(test_idx_fuzz_sizes) {
 }
 END_TEST
 
-/* Not MAT 5, so matio read it as MAT 4 and malloc'ed the first variable's
+/* Sizes in .mat headers that matio believed (tests/fuzz/fuzz_mat).
+ * Not MAT 5, so matio read it as MAT 4 and malloc'ed the first variable's
  * namlen (1.3 GB) from a 292-byte file.  The MAT 4 headers are checked
  * first (here imagf is neither 0 nor 1), and their sizes against the file. */
-START_TEST(test_mat_fuzz_v4) {
+START_TEST(test_mat_fuzz_sizes) {
   gsl_matrix **imgs = NULL;
   size_t n = 0;
   sae_error e = {0, ""};
@@ -432,6 +433,11 @@ START_TEST(test_mat_fuzz_v4) {
   rc = sae_mat_read(fx("v4.lie"), "IMAGES", &imgs, &n, &e);
   assert_error(rc, &e, SAE_EDATA, "as MAT 4, variable 1 at byte 0 needs 80000000027 bytes "
                "(100000 x 100000), the file has 59 left", NULL);
+  /* MAT 5 whose dimensions element claims 2.6 GB inside an 88-byte array:
+   * matio malloc'ed it (5.3 GB with its copy). */
+  rc = sae_mat_read(regress("mat-v5-dims-nbytes"), "IMAGES", &imgs, &n, &e);
+  assert_error(rc, &e, SAE_EDATA, "not a valid MAT file: an element larger than its array "
+               "(variable at byte 128)", NULL);
 }
 END_TEST
 
@@ -960,7 +966,7 @@ static Suite *data_suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_idx_errors);
   tcase_add_test(tc, test_idx_fuzz_sizes);
-  tcase_add_test(tc, test_mat_fuzz_v4);
+  tcase_add_test(tc, test_mat_fuzz_sizes);
   tcase_add_test(tc, test_f32be_errors);
   tcase_add_test(tc, test_png_errors);
   tcase_add_test(tc, test_mat_errors);
