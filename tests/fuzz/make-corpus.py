@@ -118,6 +118,17 @@ put("plugin", "lying-sizes", bytes([0, 7, 0xff, 0xff, 0xff, 0xff, 4, 3, 4, ord("
 put("plugin", "duplicate", bytes([0, 0, 0, 2, 2, 0, 2, 2, 0, 0, 0, 0xff, 0, 0, 0]))
 
 # ---- model files: net:save of tiny models (needs a built saelab) ----------------
+def inflate_mat5(data):
+    """The same MAT 5 file with every miCOMPRESSED variable stored plain, so
+    that mutations reach the description's parser (not only zlib)."""
+    out, pos = data[:128], 128
+    while pos + 8 <= len(data):
+        kind, n = struct.unpack("<II", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        out += zlib.decompress(body) if kind == 15 else data[pos:pos + 8 + n + (-n % 8)]
+        pos += 8 + n + (0 if kind == 15 else -n % 8)
+    return out
+
 if len(sys.argv) > 1:
     script = """
 local sae = require "sae"
@@ -135,5 +146,6 @@ sae.model(2):add("dense", { n_out = 2 }):add("kl", { rho = 0.05, beta = 3 })
             with open(os.path.join(tmp, f), "rb") as src:
                 data = src.read()
             put("model", f, data)
+            put("model", f.replace(".mat", "-plain.mat"), inflate_mat5(data))
             if f == "tied.mat":
                 put("model", "truncated.mat", data[:len(data) // 2])
