@@ -221,11 +221,15 @@ int sae_mat_check(const char *path, sae_error *e) {
     return sae_error_set(e, SAE_EIO, "%s: not a regular file", path);
   }
   uint64_t size = (uint64_t)st.st_size;
-  int v5 = size >= 128 && fread(h, 1, 128, f) == 128 &&
-           ((h[126] == 'I' && h[127] == 'M') || (h[126] == 'M' && h[127] == 'I'));
-  if (!v5) rc = mc_check_v4(&c, f, size);
-  else if ((h[126] == 'I' ? h[125] : h[124]) == 0x01) rc = mc_check_v5(&c, f, size, h[126] == 'M');
-  /* else MAT 7.3 (version 0x0200, HDF5) or unknown: matio decides */
+  /* As matio decides: the endian indicator and version 0x0100 (MAT 5) or
+   * 0x0200 (7.3, HDF5: left to matio), in the file's byte order; anything
+   * else, even with the indicator, it reads as MAT 4. */
+  int marker = size >= 128 && fread(h, 1, 128, f) == 128 &&
+               ((h[126] == 'I' && h[127] == 'M') || (h[126] == 'M' && h[127] == 'I'));
+  unsigned version = !marker ? 0 : h[126] == 'I' ? (unsigned)h[125] << 8 | h[124]
+                                                 : (unsigned)h[124] << 8 | h[125];
+  if (version == 0x0100) rc = mc_check_v5(&c, f, size, h[126] == 'M');
+  else if (version != 0x0200) rc = mc_check_v4(&c, f, size);
   fclose(f);
   return rc;
 }
