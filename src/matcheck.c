@@ -112,32 +112,36 @@ static int mc_matrix(mc_ctx *c, mc_src *s, uint64_t nbytes, uint64_t at, int dep
       return mc_bad(c, at, "an array's element is cut short");
     int last = total > left && 8 + (uint64_t)n <= left; /* its padding may be missing */
     if (total > left && !last) return mc_bad(c, at, "an element larger than its array");
-    if (type == MC_MATRIX) {
+    /* matio reads an array's first 16 bytes as the flags element and the
+     * next tag as the dimensions, whatever their tags say: anything else is
+     * refused, or the walk and matio would read different sizes. */
+    if (k == 0) { /* array flags: class, and nzmax for a sparse array */
+      unsigned char f[8];
+      if (type != 6 || n != 8 || total != 16) return mc_bad(c, at, "bad array flags");
+      if (mc_read(s, f, 8)) return mc_bad(c, at, "cut short");
+      cls = mc_u32(s, f) & 0xff;
+      if (cls == MC_SPARSE && mc_u32(s, f + 4) > nbytes)
+        return mc_bad(c, at, "a sparse array's nzmax larger than the data");
+    } else if (k == 1) { /* dimensions: int32 each, at least 2 */
+      if (type != 5 || total == 8 || n % 4 || n < 8 || n > 4 * 64)
+        return mc_bad(c, at, "bad dimensions");
+      unsigned char d[4 * 64];
+      if (mc_read(s, d, n) || mc_skip(s, last ? 0 : total - 8 - n))
+        return mc_bad(c, at, "cut short");
+      for (uint32_t i = 0; i < n; i += 4) {
+        uint64_t v = mc_u32(s, d + i);
+        if (v >> 31) return mc_bad(c, at, "a negative dimension");
+        elements = v && elements > UINT64_MAX / v ? UINT64_MAX : elements * v;
+      }
+      /* Each element takes at least a byte of this array (sparse arrays
+       * store their nonzeros only); matio allocates from the product. */
+      if (cls != MC_SPARSE && elements > nbytes)
+        return mc_bad(c, at, "dimensions larger than the data");
+    } else if (type == MC_MATRIX) { /* a cell's or a struct field's array */
       if (mc_matrix(c, s, n, at, depth + 1)) return SAE_EDATA;
       if (!last && mc_skip(s, total - 8 - n)) return mc_bad(c, at, "cut short");
-    } else {
-      if (k == 0 && total == 16 && n == 8) { /* array flags: the class */
-        unsigned char f[8];
-        if (mc_read(s, f, 8)) return mc_bad(c, at, "cut short");
-        cls = mc_u32(s, f) & 0xff;
-      } else if (k == 1) { /* dimensions: int32 each */
-        if (n % 4 || n > 4 * 64) return mc_bad(c, at, "bad dimensions");
-        unsigned char d[4 * 64];
-        if (total == 8) memcpy(d, small, 4);
-        else if (mc_read(s, d, n) || mc_skip(s, last ? 0 : total - 8 - n))
-          return mc_bad(c, at, "cut short");
-        for (uint32_t i = 0; i < n; i += 4) {
-          uint64_t v = mc_u32(s, d + i);
-          if (v >> 31) return mc_bad(c, at, "a negative dimension");
-          elements = v && elements > UINT64_MAX / v ? UINT64_MAX : elements * v;
-        }
-        /* Each element takes at least a byte of this array (sparse arrays
-         * store their nonzeros only); matio allocates from the product. */
-        if (cls != MC_SPARSE && elements > nbytes)
-          return mc_bad(c, at, "dimensions larger than the data");
-      } else if (total > 8 && mc_skip(s, last ? n : total - 8)) {
-        return mc_bad(c, at, "cut short");
-      }
+    } else if (total > 8 && mc_skip(s, last ? n : total - 8)) {
+      return mc_bad(c, at, "cut short");
     }
     left -= last ? left : total;
   }
