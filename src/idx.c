@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 #include "data.h"
 
@@ -52,17 +53,59 @@ static int idx_count_rest(gzFile f, const char *path, size_t *count, sae_error *
   return k < 0 ? -1 : 0;
 }
 
+/* Read up to want bytes into a buffer grown as the data arrive (doubling
+ * from 64 KiB), so a header that lies about its sizes costs no more memory
+ * than the file really holds.  *got < want when the file ends early. */
+static int idx_read_grow(gzFile f, const char *path, size_t want, unsigned char **out,
+                         size_t *got, sae_error *e) {
+  unsigned char *buf = NULL;
+  size_t cap = 0, n = 0;
+  *out = NULL;
+  *got = 0;
+  while (n < want) {
+    if (n == cap) {
+      size_t c = cap ? (cap > (SIZE_MAX >> 1) ? SIZE_MAX : 2 * cap) : IDX_CHUNK;
+      if (c > want) c = want;
+      unsigned char *b = realloc(buf, c);
+      if (!b) {
+        free(buf);
+        return sae_error_set(e, SAE_ENOMEM, "%s: out of memory after %zu bytes", path, n);
+      }
+      buf = b;
+      cap = c;
+    }
+    size_t ask = cap - n;
+    long k = idx_read(f, path, buf + n, ask, e);
+    if (k < 0) {
+      free(buf);
+      return SAE_EIO;
+    }
+    n += (size_t)k;
+    if ((size_t)k < ask) break; /* the file ended */
+  }
+  *out = buf;
+  *got = n;
+  return 0;
+}
+
 static uint32_t idx_be32(const unsigned char *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
+/* zlib's buffers: 128 KiB in (and twice that out) for MNIST's 47 MB, no
+ * more than the file for a small one (fresh pages cost more than reading a
+ * short file: the label files, tests, the fuzzer's inputs). */
 static gzFile idx_open(const char *path, sae_error *e) {
+  unsigned size = 1u << 17;
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < (off_t)size)
+    size = st.st_size < 8192 ? 8192 : (unsigned)st.st_size;
   errno = 0;
   gzFile f = gzopen(path, "rb");
   if (!f)
     sae_error_set(e, SAE_EIO, "%s: cannot open: %s", path,
                   errno ? strerror(errno) : "out of memory");
-  else gzbuffer(f, 1u << 17);
+  else gzbuffer(f, size);
   return f;
 }
 
@@ -137,25 +180,20 @@ int sae_idx_read_images(const char *path, size_t limit, gsl_matrix **X, size_t *
                        r, c);
     goto done;
   }
-  size_t expected = 16 + n * d, m = limit && limit < n ? limit : n;
-  if (!(buf = malloc(d)) || !(x = sae_data_matrix_alloc(m, d))) {
+  size_t expected = 16 + n * d, m = limit && limit < n ? limit : n, got;
+  /* The bytes first, the matrix (8 bytes a pixel) only once the file's
+   * length has matched the header's. */
+  if ((rc = idx_read_grow(f, path, m * d, &buf, &got, e))) goto done;
+  if ((rc = idx_check_length(f, path, expected, 16 + got, e))) goto done;
+  if (!(x = sae_data_matrix_alloc(m, d))) {
     rc = sae_error_set(e, SAE_ENOMEM, "%s: out of memory for %zu images of %zu x %zu", path,
                        m, r, c);
     goto done;
   }
-  size_t done = 16;
   for (size_t i = 0; i < m; i++) {
-    long k = idx_read(f, path, buf, d, e);
-    if (k < 0) {
-      rc = SAE_EIO;
-      goto done;
-    }
-    done += (size_t)k;
-    if ((size_t)k < d) break; /* truncated: idx_check_length says by how much */
     double *row = gsl_matrix_ptr(x, i, 0);
-    for (size_t j = 0; j < d; j++) row[j] = buf[j] / 255.0;
+    for (size_t j = 0; j < d; j++) row[j] = buf[i * d + j] / 255.0;
   }
-  if ((rc = idx_check_length(f, path, expected, done, e))) goto done;
   *X = x;
   x = NULL;
   *rows = r;
@@ -181,16 +219,9 @@ int sae_idx_read_labels(const char *path, size_t limit, unsigned char **labels, 
     rc = sae_error_set(e, SAE_EDATA, "%s: no labels (the header says 0)", path);
     goto done;
   }
-  if (!(lab = malloc(m))) {
-    rc = sae_error_set(e, SAE_ENOMEM, "%s: out of memory for %zu labels", path, m);
-    goto done;
-  }
-  long k = idx_read(f, path, lab, m, e);
-  if (k < 0) {
-    rc = SAE_EIO;
-    goto done;
-  }
-  if ((rc = idx_check_length(f, path, 8 + total, 8 + (size_t)k, e))) goto done;
+  size_t got;
+  if ((rc = idx_read_grow(f, path, m, &lab, &got, e))) goto done;
+  if ((rc = idx_check_length(f, path, 8 + total, 8 + got, e))) goto done;
   *labels = lab;
   lab = NULL;
   *n = m;

@@ -21,6 +21,7 @@
 #include <matio.h>
 #include <png.h>
 #include "data.h"
+#include "matcheck.h"
 
 gsl_matrix *sae_data_matrix_alloc(size_t rows, size_t cols) {
   if (rows == 0 || cols == 0 || rows > SIZE_MAX / sizeof(double) / cols) return NULL;
@@ -247,9 +248,7 @@ int sae_mat_read(const char *path, const char *varname, gsl_matrix ***imgs, size
   gsl_matrix **out = NULL;
   size_t k = 0, nk = 0;
   *imgs = NULL;
-  FILE *probe = fopen(path, "rb"); /* Mat_Open does not say why it failed */
-  if (!probe) return sae_error_set(e, SAE_EIO, "%s: cannot open: %s", path, strerror(errno));
-  fclose(probe);
+  if ((rc = sae_mat_check(path, e))) return rc; /* also says why a file cannot be opened */
   mat_t *mat = Mat_Open(path, MAT_ACC_RDONLY);
   if (!mat)
     return sae_error_set(e, SAE_EDATA, "%s: not a MATLAB .mat file (v4, v5, v7 or v7.3)", path);

@@ -26,6 +26,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include "cmdline.h"
 #include "config.h"
 #include "fetch.h"
 #include "gradcheck.h"
@@ -33,8 +34,6 @@
 #include "paths.h"
 #include "registry.h"
 #include "version.h"
-
-#define DEFAULT_SEED 1
 
 static const char *progname = "saelab";
 
@@ -84,26 +83,6 @@ static sae_registry *load_plugins(char **search) {
   for (size_t i = 0; i < sae_registry_warnings(reg); i++)
     fprintf(stderr, "%s: warning: %s\n", progname, sae_registry_warning(reg, i));
   return reg;
-}
-
-static int parse_seed(const char *s, unsigned long *seed) {
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (errno || end == s || *end || s[0] == '-' || v > 0xffffffffULL) return -1;
-  *seed = (unsigned long)v;
-  return 0;
-}
-
-/* name=value with name a Lua identifier. */
-static int is_assignment(const char *s) {
-  const char *eq = strchr(s, '=');
-  if (!eq || eq == s) return 0;
-  for (const char *p = s; p < eq; p++)
-    if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-          (p > s && *p >= '0' && *p <= '9')))
-      return 0;
-  return 1;
 }
 
 /* ---- plugins, version, gradcheck ------------------------------------------ */
@@ -171,33 +150,15 @@ static int check_one(const sae_type *t, size_t n_hp, const char *const *names,
 }
 
 static int cmd_gradcheck(int argc, char **argv) {
-  const char *tname = NULL;
-  int all = 0;
-  unsigned long seed = DEFAULT_SEED;
-  const char *names[LSAE_MAX_HP];
-  double values[LSAE_MAX_HP];
-  size_t n_hp = 0;
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--all") == 0) {
-      all = 1;
-    } else if (strcmp(argv[i], "--seed") == 0) {
-      if (i + 1 >= argc || parse_seed(argv[++i], &seed))
-        return fail("gradcheck: --seed needs a whole number in [0, 2^32)");
-    } else if (is_assignment(argv[i])) {
-      char *eq = strchr(argv[i], '='), *end;
-      if (n_hp == LSAE_MAX_HP) return fail("gradcheck: too many hyper-parameters");
-      *eq = '\0';
-      values[n_hp] = strtod(eq + 1, &end);
-      if (end == eq + 1 || *end)
-        return fail("gradcheck: %s must be a number, got '%s'", argv[i], eq + 1);
-      names[n_hp++] = argv[i];
-    } else if (!tname && argv[i][0] != '-') {
-      tname = argv[i];
-    } else {
-      return fail("gradcheck: unexpected argument '%s'", argv[i]);
-    }
-  }
-  if (!tname && !all) return fail("gradcheck: name a type (saelab plugins lists them) or --all");
+  sae_cmdline_gradcheck o;
+  sae_error e = {0, ""};
+  if (sae_cmdline_parse_gradcheck(argc, argv, &o, &e)) return fail("%s", e.msg);
+  const char *tname = o.type;
+  int all = o.all;
+  unsigned long seed = o.seed;
+  const char *const *names = o.names;
+  const double *values = o.values;
+  size_t n_hp = o.n_hp;
   sae_registry *reg = load_plugins(NULL);
   if (!reg) return fail("out of memory");
   int status = EXIT_SUCCESS;
@@ -402,9 +363,10 @@ static int push_run_info(lua_State *L) {
   lua_setfield(L, -2, "seed");
   lua_newtable(L);
   for (int i = 0; i < o->n_args; i++) {
-    const char *eq = strchr(o->args[i], '=');
-    lua_pushlstring(L, o->args[i], (size_t)(eq - o->args[i]));
-    lua_pushstring(L, eq + 1);
+    size_t name_len;
+    const char *value = sae_cmdline_split(o->args[i], &name_len);
+    lua_pushlstring(L, o->args[i], name_len);
+    lua_pushstring(L, value);
     lua_settable(L, -3);
   }
   lua_setfield(L, -2, "args");
@@ -513,34 +475,19 @@ static int read_all(FILE *f, char **buf, size_t *len) {
 }
 
 static int cmd_run(int argc, char **argv) {
-  run_opts o = {NULL, NULL, NULL, DEFAULT_SEED, 0, 0, NULL, NULL, 0};
-  char **args = calloc((size_t)argc + 1, sizeof *args);
-  if (!args) return fail("out of memory");
-  o.args = args;
-  int rc = EXIT_SUCCESS, from_stdin = 0;
+  run_opts o = {NULL, NULL, NULL, SAE_CMDLINE_SEED, 0, 0, NULL, NULL, 0};
+  sae_cmdline_run cl;
+  sae_error e = {0, ""};
+  if (sae_cmdline_parse_run(argc, argv, &cl, &e)) return fail("%s", e.msg);
+  char **args = cl.args; /* freed below */
+  o.script = cl.script;
+  o.out = cl.out;
+  o.seed = cl.seed;
+  o.verbose = cl.verbose;
+  o.n_args = cl.n_args;
+  o.args = cl.args;
+  int rc = EXIT_SUCCESS, from_stdin = cl.from_stdin;
   char *source = NULL;
-  for (int i = 0; i < argc && rc == EXIT_SUCCESS; i++) {
-    if (strcmp(argv[i], "--out") == 0) {
-      if (i + 1 >= argc) rc = fail("run: --out needs a directory");
-      else o.out = argv[++i];
-    } else if (strcmp(argv[i], "--seed") == 0) {
-      if (i + 1 >= argc || parse_seed(argv[++i], &o.seed))
-        rc = fail("run: --seed needs a whole number in [0, 2^32)");
-    } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
-      o.verbose = 1;
-    } else if (is_assignment(argv[i])) {
-      args[o.n_args++] = argv[i];
-    } else if (!o.script && strcmp(argv[i], "-") == 0) {
-      o.script = "stdin"; /* the report's name for it: results/stdin/ */
-      from_stdin = 1;
-    } else if (!o.script && argv[i][0] != '-') {
-      o.script = argv[i];
-    } else {
-      rc = fail("run: unexpected argument '%s' (script arguments are name=value)", argv[i]);
-    }
-  }
-  if (rc == EXIT_SUCCESS && !o.script)
-    rc = fail("run: name a script: saelab run SCRIPT.lua (or - for stdin)");
   if (rc == EXIT_SUCCESS && from_stdin) {
     if (read_all(stdin, &source, &o.source_len))
       rc = fail("cannot read the script from stdin: %s", strerror(errno));

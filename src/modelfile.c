@@ -77,6 +77,7 @@
 #include <sys/stat.h>
 #include <matio.h>
 #include "fetch.h"
+#include "matcheck.h"
 #include "modelfile.h"
 #include "version.h"
 #include "atomic_write.h"
@@ -1103,6 +1104,19 @@ int sae_model_load(const char *path, const sae_registry *reg, gsl_rng *rng, unsi
   if (st.st_size < 128)
     return sae_error_set(e, SAE_EDATA, "%s: %lld bytes, not a saelab model (a MAT 5 file has a "
                          "128-byte header): empty or cut short", path, (long long)st.st_size);
+  /* The MAT 5 header before matio: given anything else, Mat_Open tries MAT 4,
+   * whose reader allocates what a header says before reading it. */
+  unsigned char h[128];
+  probe = fopen(path, "rb");
+  int is_mat5 = probe && fread(h, 1, sizeof h, probe) == sizeof h &&
+                ((h[126] == 'I' && h[127] == 'M' && h[124] == 0x00 && h[125] == 0x01) ||
+                 (h[126] == 'M' && h[127] == 'I' && h[124] == 0x01 && h[125] == 0x00));
+  if (probe) fclose(probe);
+  if (!is_mat5)
+    return sae_error_set(e, SAE_EDATA, "%s: not a MAT file of version 5 (no MAT 5 header): a "
+                         "saelab model is a MAT 5 file written by net:save", path);
+  int rc = sae_mat_check(path, e); /* sizes that matio would allocate unread */
+  if (rc) return rc;
   mat_t *mat = Mat_Open(path, MAT_ACC_RDONLY);
   if (!mat)
     return sae_error_set(e, SAE_EDATA, "%s: not a MAT file (a saelab model is a MAT 5 file "
@@ -1114,7 +1128,6 @@ int sae_model_load(const char *path, const sae_registry *reg, gsl_rng *rng, unsi
   sae_model *m = NULL;
   mf_locale loc;
   size_t max_stored = 0;
-  int rc = 0;
   if (Mat_GetVersion(mat) != MAT_FT_MAT5) {
     rc = sae_error_set(e, SAE_EDATA, "%s: a MAT file of version 0x%04x, not a saelab model "
                        "(net:save writes MAT 5)", path, (unsigned)Mat_GetVersion(mat));

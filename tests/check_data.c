@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <gsl/gsl_statistics_double.h>
 #include <lualib.h>
@@ -348,6 +349,105 @@ START_TEST(test_idx_errors) {
   rc = sae_idx_read_images(fx("missing"), 0, &X, &r, &c, &e);
   assert_error(rc, &e, SAE_EIO, "missing: cannot open: No such file", NULL);
   ck_assert_ptr_null(X);
+}
+END_TEST
+
+/* ---- inputs the fuzzers found (tests/fuzz/regress/) ---------------------- */
+
+/* tests/fuzz/regress/NAME, from the source tree. */
+static const char *regress(const char *name) {
+  static char p[1024];
+  const char *top = getenv("top_srcdir");
+  snprintf(p, sizeof p, "%s/tests/fuzz/regress/%s", top ? top : ".", name);
+  return p;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* Address space limited to what the process has plus 256 MiB, so a reader
+ * that believes a header's size (gigabytes for a 20-byte file) fails
+ * instead of allocating it.  Not under ASan, whose shadow memory needs a
+ * vast address space (ASan refuses huge allocations itself). */
+static void limit_memory(void) {
+#ifndef UNDER_ASAN
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  unsigned long kb = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "VmSize: %lu kB", &kb) == 1) break;
+  if (f) fclose(f);
+  ck_assert_uint_gt(kb, 0);
+  struct rlimit rl;
+  ck_assert_int_eq(getrlimit(RLIMIT_AS, &rl), 0);
+  rl.rlim_cur = (rlim_t)(kb + 256 * 1024) * 1024;
+  ck_assert_int_eq(setrlimit(RLIMIT_AS, &rl), 0);
+#endif
+}
+
+/* A header claiming 2^31 x 65535 x 28 images (the file has 20 bytes), and one
+ * claiming 2^32 - 1 labels: the readers allocated the header's size before
+ * reading (gigabytes; out of memory, or ASan's refusal).  Now they read the
+ * file first and say it is truncated. */
+START_TEST(test_idx_fuzz_sizes) {
+  gsl_matrix *X = NULL;
+  unsigned char *lab = NULL;
+  size_t r, c, n;
+  sae_error e = {0, ""};
+  limit_memory();
+  int rc = sae_idx_read_images(regress("idx_images-huge-dims"), 0, &X, &r, &c, &e);
+  assert_error(rc, &e, SAE_EDATA, "truncated: 3940469287157776 bytes expected, 36 found", NULL);
+  ck_assert_ptr_null(X);
+  rc = sae_idx_read_labels(regress("idx_labels-huge-count"), 0, &lab, &n, &e);
+  assert_error(rc, &e, SAE_EDATA, "truncated: 4294967303 bytes expected, 12 found", NULL);
+  ck_assert_ptr_null(lab);
+}
+END_TEST
+
+/* Sizes in .mat headers that matio believed (tests/fuzz/fuzz_mat).
+ * Not MAT 5, so matio read it as MAT 4 and malloc'ed the first variable's
+ * namlen (1.3 GB) from a 292-byte file.  The MAT 4 headers are checked
+ * first (here imagf is neither 0 nor 1), and their sizes against the file. */
+START_TEST(test_mat_fuzz_sizes) {
+  gsl_matrix **imgs = NULL;
+  size_t n = 0;
+  sae_error e = {0, ""};
+  limit_memory();
+  int rc = sae_mat_read(regress("mat-v4-namlen"), "IMAGES", &imgs, &n, &e);
+  assert_error(rc, &e, SAE_EDATA, "no MAT 5 header; as MAT 4, variable 1 at byte 0 has a bad "
+               "header", NULL);
+  ck_assert_ptr_null(imgs);
+  /* A sane MAT 4 header whose sizes lie: 100000 x 100000 doubles in 59 bytes. */
+  int32_t h[5] = {0, 100000, 100000, 0, 7};
+  unsigned char buf[59];
+  double v[4] = {1, 2, 3, 4};
+  memcpy(buf, h, 20);
+  memcpy(buf + 20, "IMAGES", 7);
+  memcpy(buf + 27, v, 32);
+  write_bytes(fx("v4.lie"), buf, sizeof buf);
+  rc = sae_mat_read(fx("v4.lie"), "IMAGES", &imgs, &n, &e);
+  assert_error(rc, &e, SAE_EDATA, "as MAT 4, variable 1 at byte 0 needs 80000000027 bytes "
+               "(100000 x 100000), the file has 59 left", NULL);
+  /* MAT 5 whose dimensions element claims 2.6 GB inside an 88-byte array:
+   * matio malloc'ed it (5.3 GB with its copy). */
+  rc = sae_mat_read(regress("mat-v5-dims-nbytes"), "IMAGES", &imgs, &n, &e);
+  assert_error(rc, &e, SAE_EDATA, "not a valid MAT file: an element larger than its array "
+               "(variable at byte 128)", NULL);
+  /* MAT 5's "IM" but version 0x0000: matio reads that as MAT 4 (name length
+   * "MATL", 1.3 GB); so does the check now. */
+  rc = sae_mat_read(regress("mat-version0-v4"), "IMAGES", &imgs, &n, &e);
+  assert_error(rc, &e, SAE_EDATA, "as MAT 4, variable 1 at byte 0 needs 1280590209 bytes",
+               "the file has 270 left");
+  /* An array flags element of 24 bytes: matio reads 16 whatever the tag says,
+   * so its dimensions came from the flags' padding (111 GB). */
+  rc = sae_mat_read(regress("mat-flags-nbytes"), "IMAGES", &imgs, &n, &e);
+  assert_error(rc, &e, SAE_EDATA, "not a valid MAT file: bad array flags (variable at byte 128)",
+               NULL);
 }
 END_TEST
 
@@ -875,6 +975,8 @@ static Suite *data_suite(void) {
   tc = tcase_create("errors");
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_idx_errors);
+  tcase_add_test(tc, test_idx_fuzz_sizes);
+  tcase_add_test(tc, test_mat_fuzz_sizes);
   tcase_add_test(tc, test_f32be_errors);
   tcase_add_test(tc, test_png_errors);
   tcase_add_test(tc, test_mat_errors);

@@ -19,10 +19,12 @@ cd "$(dirname "$0")/.."
 # Debian packages: build tools, GSL with OpenBLAS as its CBLAS, Lua 5.4, Check, gnuplot;
 # python3-skimage for its CC0 PNG photographs, the natural images the patch
 # experiments whiten when Olshausen's own are absent (lua/sae/data.lua);
-# lua5.4 (the interpreter) for tests/lua-module.test, which loads sae/core.so into it.
+# lua5.4 (the interpreter) for tests/lua-module.test, which loads sae/core.so into it;
+# clang and its libFuzzer runtime (libclang-rt-dev) for the harnesses of tests/fuzz/
+# (make fuzz, and tests/fuzz-smoke.test in make check).
 pkgs="build-essential autoconf automake libtool pkg-config libgsl-dev libopenblas-dev
 liblua5.4-dev check gnuplot-nox zlib1g-dev libpng-dev libmatio-dev nettle-dev
-liblbfgs-dev python3-skimage lua5.4"
+liblbfgs-dev python3-skimage lua5.4 clang libclang-rt-dev"
 missing=
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
