@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""One table from the lines bench/peers/run.sh collected (machine, check, peer).
+
+Per (workload, implementation, dtype): the best seconds over the rounds,
+GFLOP/s from the FLOP count on the line, the fraction of the dgemm peak
+(fp64: bench/dgemm_peak, saelab's CBLAS) or the sgemm peak (fp32: the best
+of numpy's and PyTorch's float32 2000 x 2000 product in the same run), and
+saelab's speed-up over it (peer seconds / saelab seconds; for L-BFGS per
+iteration).  Then the initial-point checks: cost and gradient norm of each
+implementation against saelab's, same data, same initial parameters.
+"""
+import sys
+
+
+def parse(path):
+    machine, checks, peers = {}, {}, {}
+    with open(path) as f:
+        for raw in f:
+            parts = raw.split()
+            if not parts or parts[0] not in ("machine", "check", "peer"):
+                continue
+            kv = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+            if parts[0] == "machine":
+                machine.update(kv)
+                continue
+            key = (kv["workload"], kv["impl"], kv["dtype"])
+            if parts[0] == "check":
+                checks[key] = kv
+            else:
+                peers.setdefault(key, []).append(kv)
+    return machine, checks, peers
+
+
+def main(path):
+    machine, checks, peers = parse(path)
+    dpeak = float(machine.get("dgemm_peak", "nan"))
+    gemm = {k: max(float(r["gflops"]) for r in v) for k, v in peers.items() if k[0] == "gemm2000"}
+    speak = max([g for (w, i, d), g in gemm.items() if d == "fp32"] or [float("nan")])
+    print("saelab bench-peers: %s, %s cores; OpenBLAS core %s; saelab's BLAS threads %s; "
+          "PyTorch threads 2 (torch.set_num_threads), OMP_WAIT_POLICY for PyTorch %s, for saelab %s; "
+          "numpy/scipy on %s" % (
+              machine.get("date", "?"), machine.get("nproc", "?"), machine.get("openblas_core", "?"),
+              machine.get("saelab_blas_threads", "?"), machine.get("torch_OMP_WAIT_POLICY", "?"),
+              machine.get("OMP_WAIT_POLICY", "?"),
+              next((r[0].get("blas", "?").split(",")[-1] for k, r in peers.items()
+                    if k[:2] == ("gemm2000", "numpy")), "?")))
+    print("load average (1, 5, 15 min): before %s, after %s; OPENBLAS_CORETYPE=%s" % (
+        machine.get("load_before", "?"), machine.get("load_after", "?"),
+        machine.get("OPENBLAS_CORETYPE", "?")))
+    print("peaks (GFLOP/s, 2000 x 2000): dgemm %.1f (bench/dgemm_peak, saelab's CBLAS); "
+          "sgemm %.1f (best float32 product below); %s" % (
+              dpeak, speak, ", ".join("%s %s %.1f" % (i, d, g) for (w, i, d), g in sorted(gemm.items()))))
+    print()
+    hdr = ["workload", "implementation", "dtype", "seconds (best)", "rounds", "GFLOP/s",
+           "of peak", "saelab speed-up"]
+    rows = []
+    order = ["ksparse", "ufldl784", "ufldl64", "lbfgs64"]
+    for w in order:
+        keys = sorted((k for k in peers if k[0] == w), key=lambda k: (k[1] != "saelab", k[1], k[2]))
+        base = peers.get((w, "saelab", "fp64"))
+        base_s = None
+        if base:
+            b = min(base, key=lambda r: float(r["seconds"]))
+            base_s = float(b["seconds"]) / (float(b["iters"]) if "iters" in b else 1.0)
+        for k in keys:
+            best = min(peers[k], key=lambda r: float(r["seconds"]))
+            s = float(best["seconds"])
+            if "flop" in best:
+                g = float(best["flop"]) / s / 1e9
+                gf, frac = "%.1f" % g, "%.0f %%" % (100 * g / (dpeak if k[2] == "fp64" else speak))
+            else:
+                gf, frac = "-", "-"
+            per = s / float(best["iters"]) if "iters" in best else s
+            extra = ""
+            if "iters" in best:
+                extra = " (%s it, %s evals, %.1f it/s, final cost %.6g)" % (
+                    best["iters"], best["evals"], float(best["iters"]) / s, float(best["cost"]))
+            sp = "-" if k[1] == "saelab" or base_s is None else "%.2fx" % (per / base_s)
+            rows.append([w, k[1], k[2], "%.4g%s" % (s, extra), str(len(peers[k])), gf, frac, sp])
+    widths = [max(len(r[i]) for r in rows + [hdr]) for i in range(len(hdr))]
+    fmt = lambda r: "| " + " | ".join(c.ljust(wd) for c, wd in zip(r, widths)) + " |"
+    print(fmt(hdr))
+    print("|" + "|".join("-" * (wd + 2) for wd in widths) + "|")
+    for r in rows:
+        print(fmt(r))
+    print()
+    print("Initial point (same data, saelab's initial parameters; k-sparse: TRAIN mode, first "
+          "1000 rows): cost, gradient norm, relative difference to saelab's")
+    for w in order:
+        base = checks.get((w, "saelab", "fp64"))
+        for k in sorted(k for k in checks if k[0] == w and k[1] != "saelab"):
+            c = checks[k]
+            if not base:
+                continue
+            dc = abs(float(c["cost0"]) - float(base["cost0"])) / abs(float(base["cost0"]))
+            dg = abs(float(c["gnorm0"]) - float(base["gnorm0"])) / abs(float(base["gnorm0"]))
+            print("  %-9s %-6s %s: cost %.10g (saelab %.10g, rel diff %.1e), |grad| %.8g "
+                  "(rel diff %.1e)" % (w, k[1], k[2], float(c["cost0"]), float(base["cost0"]), dc,
+                                       float(c["gnorm0"]), dg))
+    ks = sorted(k for k in peers if k[0] == "ksparse")
+    if ks:
+        print("k-sparse: the last epoch's mean batch cost (own shuffles, so close, not equal): " +
+              ", ".join("%s %s %.6g" % (k[1], k[2], float(peers[k][-1]["cost"])) for k in ks))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: table.py LINES")
+    main(sys.argv[1])
