@@ -68,6 +68,17 @@ def blas_library():
     return ",".join(sorted(os.path.realpath(p) for p in libs)) or "unknown"
 
 
+def numpy_blas_threads():
+    """OpenBLAS's thread count in this process (numpy's BLAS), or '?'."""
+    import ctypes
+    for lib in blas_library().split(","):
+        try:
+            return ctypes.CDLL(lib).openblas_get_num_threads()
+        except (OSError, AttributeError):
+            pass
+    return "?"
+
+
 def torch_setup():
     import torch
     torch.set_num_threads(THREADS)
@@ -85,6 +96,10 @@ def peak():
         line("peer", workload="gemm2000", impl="numpy", dtype=name, seconds=best, flop=2 * n ** 3,
              gflops=2 * n ** 3 / best / 1e9, blas=blas_library())
     torch = torch_setup()
+    import scipy
+    print("machine numpy_blas_threads=%s torch_threads=%d torch=%s numpy=%s scipy=%s" % (
+        numpy_blas_threads(), torch.get_num_threads(), torch.__version__, np.__version__,
+        scipy.__version__), flush=True)
     for dt, name in ((torch.float64, "fp64"), (torch.float32, "fp32")):
         A, B = torch.rand(n, n, dtype=dt), torch.rand(n, n, dtype=dt)
         best = min(timed(lambda: A @ B) for _ in range(4))

@@ -59,7 +59,7 @@ peer() { # workload impl dtype [args]
   "$SAELAB" run "$here/saelab_side.lua" --out "$dump/out" workload=versions | grep '^machine '
   "$DGEMM_PEAK" | sed -n 's/^SAELAB_DGEMM_PEAK=\(.*\)/machine dgemm_peak=\1/p'
 } >"$lines"
-"$PYTHON" "$here/peers.py" workload=peak >>"$lines"
+OMP_WAIT_POLICY=$omp "$PYTHON" "$here/peers.py" workload=peak >>"$lines"
 
 r=1
 while [ "$r" -le "$rounds" ]; do

@@ -37,13 +37,14 @@ def main(path):
     gemm = {k: max(float(r["gflops"]) for r in v) for k, v in peers.items() if k[0] == "gemm2000"}
     speak = max([g for (w, i, d), g in gemm.items() if d == "fp32"] or [float("nan")])
     print("saelab bench-peers: %s, %s cores; OpenBLAS core %s; saelab's BLAS threads %s; "
-          "PyTorch threads 2 (torch.set_num_threads), OMP_WAIT_POLICY for PyTorch %s, for saelab %s; "
-          "numpy/scipy on %s" % (
+          "PyTorch %s, threads %s, OMP_WAIT_POLICY for PyTorch %s, for saelab %s; "
+          "numpy %s / scipy %s on %s, %s threads" % (
               machine.get("date", "?"), machine.get("nproc", "?"), machine.get("openblas_core", "?"),
-              machine.get("saelab_blas_threads", "?"), machine.get("torch_OMP_WAIT_POLICY", "?"),
-              machine.get("OMP_WAIT_POLICY", "?"),
+              machine.get("saelab_blas_threads", "?"), machine.get("torch", "?"),
+              machine.get("torch_threads", "?"), machine.get("torch_OMP_WAIT_POLICY", "?"),
+              machine.get("OMP_WAIT_POLICY", "?"), machine.get("numpy", "?"), machine.get("scipy", "?"),
               next((r[0].get("blas", "?").split(",")[-1] for k, r in peers.items()
-                    if k[:2] == ("gemm2000", "numpy")), "?")))
+                    if k[:2] == ("gemm2000", "numpy")), "?"), machine.get("numpy_blas_threads", "?")))
     print("load average (1, 5, 15 min): before %s, after %s; OPENBLAS_CORETYPE=%s" % (
         machine.get("load_before", "?"), machine.get("load_after", "?"),
         machine.get("OPENBLAS_CORETYPE", "?")))
