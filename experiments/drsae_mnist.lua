@@ -129,18 +129,25 @@ local function copy_tensors(from, to, list)
 end
 local SHARED = { { "code", "We" }, { "code", "Sl" }, { "code", "b" }, { "dec", "W" } }
 
--- In chunks of 1000 images: the workspace of a node is sized for the largest
--- batch it has seen, and lista keeps 2T + 1 codes per example for backward
--- (74 MB for 1000 images of 784-400^11; 740 MB for the whole test set).
-local function error_rate(net, Xs, ys)
-  local wrong = 0
+-- Forward in chunks of 1000 images, fn(labels) after each: the workspace of
+-- a node is sized for the largest batch it has seen, and lista keeps 2T + 1
+-- codes per example for backward (74 MB for 1000 images of 784-400^11;
+-- 740 MB for the whole test set).
+local function forward_chunks(net, Xs, ys, fn)
   for first = 1, Xs:rows(), 1000 do
     local last = math.min(first + 999, Xs:rows())
     local yc = table.move(ys, first, last, 1, {})
     net:forward(Xs:rowrange(first, last), { labels = yc })
+    fn(yc)
+  end
+end
+
+local function error_rate(net, Xs, ys)
+  local wrong = 0
+  forward_chunks(net, Xs, ys, function(yc)
     local pred = net:output("cls"):argmax()
     for i = 1, #yc do if pred[i] ~= yc[i] then wrong = wrong + 1 end end
-  end
+  end)
   return wrong / Xs:rows()
 end
 
@@ -284,12 +291,10 @@ sae.plot.curve { file = "code_iterations.png", series = zseries, xlabel = "itera
                  .. "at T)", yte[1] - 1, active, K) }
 -- dead units: never active on the validation images
 local alive = {}
-for first = 1, Xva:rows(), 1000 do -- in chunks, as error_rate
-  local last = math.min(first + 999, Xva:rows())
-  net:forward(Xva:rowrange(first, last), { labels = table.move(yva, first, last, 1, {}) })
+forward_chunks(net, Xva, yva, function()
   local Z = net:output("code")
   for j = 1, K do if Z:col(j):max() > 0 then alive[j] = true end end
-end
+end)
 local dead = 0
 for j = 1, K do if not alive[j] then dead = dead + 1 end end
 sae.report.metric("dead_units", dead)
