@@ -598,11 +598,13 @@ for ki, k in ipairs(KS) do
                            tostring(results[1].runs[ki].epochs))
 end
 sae.report.table {
-  caption = string.format("MNIST test error of logistic regression on the features, ours beside "
-                          .. "Table 1 of the paper: mean over seeds %s, standard deviation "
-                          .. "(percentage points, sample sd with n - 1) and each seed's number; "
-                          .. "data %s", seeds_text,
-                          centre and "centred (centre=1)" or "in [0, 1] (centre=0)"),
+  caption = "MNIST test error of logistic regression on the features, ours beside Table 1 of "
+            .. "the paper: "
+            .. (n_seeds > 1 and string.format("mean over seeds %s, standard deviation (percentage "
+                                              .. "points, sample sd with n - 1) and each seed's "
+                                              .. "number", seeds_text)
+                             or string.format("one seed (%d), so no standard deviation", SEEDS[1]))
+            .. "; data " .. (centre and "centred (centre=1)" or "in [0, 1] (centre=0)"),
   header = { "method", "published", "ours (test), mean", "sd", "test, per seed",
              "ours (validation), mean", "alpha, lambda (chosen, per seed)",
              "refit on train + validation (test), mean", "refit sd", "refit, per seed",
