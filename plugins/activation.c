@@ -83,7 +83,7 @@ static void sigmoid_fwd_span(size_t n, const double *restrict x, const double *r
   sae_sigmoid(n, x, y);
 }
 
-static void sigmoid_bwd_span(size_t n, const double *restrict y, const double *restrict dy,
+SAE_EW_CLONES static void sigmoid_bwd_span(size_t n, const double *restrict y, const double *restrict dy,
                              double *restrict dx, int write) {
   ACT_STORE(write, dx, dy[j] * y[j] * (1.0 - y[j]));
 }
@@ -95,12 +95,12 @@ static void tanh_fwd_span(size_t n, const double *restrict x, const double *rest
   for (size_t j = 0; j < n; j++) y[j] = tanh(x[j]);
 }
 
-static void tanh_bwd_span(size_t n, const double *restrict y, const double *restrict dy,
+SAE_EW_CLONES static void tanh_bwd_span(size_t n, const double *restrict y, const double *restrict dy,
                           double *restrict dx, int write) {
   ACT_STORE(write, dx, dy[j] * (1.0 - y[j] * y[j]));
 }
 
-static void relu_fwd_span(size_t n, const double *restrict x, const double *restrict unused,
+SAE_EW_CLONES static void relu_fwd_span(size_t n, const double *restrict x, const double *restrict unused,
                           double *restrict y, int write) {
   (void)unused;
   (void)write;
@@ -108,7 +108,7 @@ static void relu_fwd_span(size_t n, const double *restrict x, const double *rest
   for (size_t j = 0; j < n; j++) y[j] = x[j] > 0.0 ? x[j] : 0.0;
 }
 
-static void relu_bwd_span(size_t n, const double *restrict y, const double *restrict dy,
+SAE_EW_CLONES static void relu_bwd_span(size_t n, const double *restrict y, const double *restrict dy,
                           double *restrict dx, int write) {
   ACT_STORE(write, dx, y[j] > 0.0 ? dy[j] : 0.0);
 }
@@ -120,7 +120,7 @@ static void identity_fwd_span(size_t n, const double *restrict x, const double *
   memcpy(y, x, n * sizeof *y);
 }
 
-static void identity_bwd_span(size_t n, const double *restrict y, const double *restrict dy,
+SAE_EW_CLONES static void identity_bwd_span(size_t n, const double *restrict y, const double *restrict dy,
                               double *restrict dx, int write) {
   (void)y;
   ACT_STORE(write, dx, dy[j]);

@@ -72,6 +72,12 @@ static int dense_setup(sae_node *nd) {
   return SAE_OK;
 }
 
+/* y_i = b, one example's row (a loop, not a memcpy call per short row) */
+SAE_EW_CLONES static void dense_bias_row(size_t n, const double *restrict b, double *restrict yi) {
+  SAE_EW_PRAGMA(omp simd)
+  for (size_t j = 0; j < n; j++) yi[j] = b[j];
+}
+
 static int dense_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *cost) {
   const size_t m = x->size1;
   const gsl_matrix *W = &nd->param[DENSE_W];
@@ -87,7 +93,7 @@ static int dense_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, doubl
     const int nt = sae_ew_threads(m * n);
     (void)nt;
     SAE_EW_PRAGMA(omp parallel for if(nt > 1) num_threads(nt) schedule(static))
-    for (size_t i = 0; i < m; i++) memcpy(y->data + i * y->tda, b, n * sizeof *b);
+    for (size_t i = 0; i < m; i++) dense_bias_row(n, b, y->data + i * y->tda);
     beta = 1.0;
   }
   int rc = gsl_blas_dgemm(CblasNoTrans, tW, 1.0, x, W, beta, y);

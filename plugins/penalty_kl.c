@@ -107,6 +107,17 @@ static int kl_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *
   return SAE_OK;
 }
 
+/* dxi = s (write) or dxi += s: one example's row */
+SAE_EW_CLONES static void kl_row(size_t n, const double *restrict s, double *restrict dxi,
+                                 int write) {
+  if (write) {
+    memcpy(dxi, s, n * sizeof *s);
+    return;
+  }
+  SAE_EW_PRAGMA(omp simd)
+  for (size_t j = 0; j < n; j++) dxi[j] += s[j];
+}
+
 /* dx += the term (backward), or dx = the term (backward_write) */
 static int kl_bwd(sae_node *nd, const gsl_matrix *x, const gsl_matrix *dy, gsl_matrix *dx,
                   int write) {
@@ -127,15 +138,7 @@ static int kl_bwd(sae_node *nd, const gsl_matrix *x, const gsl_matrix *dy, gsl_m
   const int nt = sae_ew_threads(m * n);
   (void)nt;
   SAE_EW_PRAGMA(omp parallel for if(nt > 1) num_threads(nt) schedule(static))
-  for (size_t i = 0; i < m; i++) {
-    double *restrict dxi = dx->data + i * dx->tda;
-    if (write) {
-      memcpy(dxi, s, n * sizeof *s);
-      continue;
-    }
-    SAE_EW_PRAGMA(omp simd)
-    for (size_t j = 0; j < n; j++) dxi[j] += s[j];
-  }
+  for (size_t i = 0; i < m; i++) kl_row(n, s, dx->data + i * dx->tda, write);
   return SAE_OK;
 }
 

@@ -9,6 +9,10 @@
  *   y    = x                               dx += dy + (lambda/m) sign(x)
  *   cost += (lambda/m) sum_ij |x_ij|       (sign(0) = 0: a kink, so NONSMOOTH)
  *
+ * The type is SAE_TYPE_PASSTHROUGH (saelab/plugin.h): the host makes y the
+ * very matrix x and dy the very matrix dx, so forward copies nothing and
+ * backward adds only (lambda/m) sign(x) (the dy above is already in dx).
+ *
  * Shapes: x, y, dy, dx are m x n (m examples, one per row; n = n_in = n_out).
  * Hyper-parameters: lambda >= 0.  No tensors, no state, no workspace.
  */

@@ -49,6 +49,16 @@
 #include <immintrin.h>
 #endif
 
+/* A span kernel compiled for AVX2 and for baseline x86-64, the loader picking
+ * what the CPU runs (GCC's target_clones, an ifunc; as plugins/topk.c).  The
+ * build is -std=c11, so no clone contracts a * b + c into an FMA: every clone
+ * computes the same numbers. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SAE_EW_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SAE_EW_CLONES
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -188,8 +198,8 @@ static inline void sae_sigmoid(size_t n, const double *x, double *y) {
  * order of a loop of daxpy over rows): the same numbers on any thread count.
  * The rows are read in order (a row adds into s, which stays in cache);
  * threads take contiguous ranges of columns, whole cache lines each. */
-static inline void sae_col_sums_range(const gsl_matrix *a, double *restrict s, size_t j0,
-                                      size_t j1) {
+SAE_EW_CLONES static void sae_col_sums_range(const gsl_matrix *a, double *restrict s, size_t j0,
+                                             size_t j1) {
   const size_t m = a->size1, tda = a->tda;
   for (size_t i = 0; i < m; i++) {
     const double *restrict ai = a->data + i * tda;
