@@ -34,6 +34,8 @@
  */
 #include <math.h>
 #include <gsl/gsl_blas.h>
+#include <string.h>
+#include <saelab/elementwise.h>
 #include <saelab/plugin.h>
 #include <saelab/sparse.h>
 
@@ -70,6 +72,12 @@ static int dense_setup(sae_node *nd) {
   return SAE_OK;
 }
 
+/* y_i = b, one example's row (a loop, not a memcpy call per short row) */
+SAE_EW_CLONES static void dense_bias_row(size_t n, const double *restrict b, double *restrict yi) {
+  SAE_EW_PRAGMA(omp simd)
+  for (size_t j = 0; j < n; j++) yi[j] = b[j];
+}
+
 static int dense_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *cost) {
   const size_t m = x->size1;
   const gsl_matrix *W = &nd->param[DENSE_W];
@@ -80,24 +88,26 @@ static int dense_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, doubl
     return SAE_FAIL(nd, SAE_ESHAPE, "dense: x is %zu x %zu, y %zu x %zu; expected m x %zu, m x %zu",
                     m, x->size2, y->size1, y->size2, nd->n_in, nd->n_out);
   if (nd->n_tensors > DENSE_B) { /* y = 1 b, then y += x W^T */
-    gsl_vector_const_view b = gsl_matrix_const_row(&nd->param[DENSE_B], 0);
-    for (size_t i = 0; i < m; i++) {
-      gsl_vector_view yi = gsl_matrix_row(y, i);
-      gsl_vector_memcpy(&yi.vector, &b.vector);
-    }
+    const double *b = nd->param[DENSE_B].data;
+    const size_t n = nd->n_out;
+    const int nt = sae_ew_threads(m * n);
+    (void)nt;
+    SAE_EW_PRAGMA(omp parallel for if(nt > 1) num_threads(nt) schedule(static))
+    for (size_t i = 0; i < m; i++) dense_bias_row(n, b, y->data + i * y->tda);
     beta = 1.0;
   }
   int rc = gsl_blas_dgemm(CblasNoTrans, tW, 1.0, x, W, beta, y);
   return rc ? SAE_FAIL(nd, rc, "dense: x W^T: shapes do not fit") : SAE_OK;
 }
 
-static int dense_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
-                          const gsl_matrix *dy, gsl_matrix *dx) {
+/* dx_beta: 1 adds dy W into dx (backward), 0 writes it (backward_write:
+ * BLAS does not read C when beta is 0) */
+static int dense_bwd(sae_node *nd, const gsl_matrix *x, const gsl_matrix *dy, gsl_matrix *dx,
+                     double dx_beta) {
   const size_t m = x->size1;
   const gsl_matrix *W = &nd->param[DENSE_W];
   gsl_matrix *gW = &nd->grad[DENSE_W];
   int rc;
-  (void)y;
   if (dy->size1 != m || dy->size2 != nd->n_out)
     return SAE_FAIL(nd, SAE_ESHAPE, "dense: dy is %zu x %zu, expected %zu x %zu",
                     dy->size1, dy->size2, m, nd->n_out);
@@ -106,19 +116,26 @@ static int dense_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y
   else                    /* grad W  += dy^T x  (n_out x n_in) */
     rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, dy, x, 1.0, gW);
   if (rc) return SAE_FAIL(nd, rc, "dense: grad W: shapes do not fit");
-  if (nd->n_tensors > DENSE_B) { /* grad b += column sums of dy */
-    gsl_vector_view gb = gsl_matrix_row(&nd->grad[DENSE_B], 0);
-    for (size_t i = 0; i < m; i++) {
-      gsl_vector_const_view dyi = gsl_matrix_const_row(dy, i);
-      gsl_blas_daxpy(1.0, &dyi.vector, &gb.vector);
-    }
-  }
+  if (nd->n_tensors > DENSE_B) /* grad b += column sums of dy, in row order */
+    sae_col_sums(dy, nd->grad[DENSE_B].data);
   if (dx) { /* dx += dy W, or dy Ws^T when tied */
     rc = gsl_blas_dgemm(CblasNoTrans, nd->trans[DENSE_W] ? CblasTrans : CblasNoTrans,
-                        1.0, dy, W, 1.0, dx);
+                        1.0, dy, W, dx_beta, dx);
     if (rc) return SAE_FAIL(nd, rc, "dense: dx: shapes do not fit");
   }
   return SAE_OK;
+}
+
+static int dense_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
+                          const gsl_matrix *dy, gsl_matrix *dx) {
+  (void)y;
+  return dense_bwd(nd, x, dy, dx, 1.0);
+}
+
+static int dense_backward_write(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
+                                const gsl_matrix *dy, gsl_matrix *dx) {
+  (void)y;
+  return dense_bwd(nd, x, dy, dx, 0.0);
 }
 
 /* project(): the max-norm constraint (Srebro & Shraibman, COLT 2005; DrSAE,
@@ -145,6 +162,7 @@ static const sae_type dense_type = {
   .setup = dense_setup,
   .forward = dense_forward,
   .backward = dense_backward,
+  .backward_write = dense_backward_write,
   .project = dense_project,
 };
 

@@ -29,10 +29,18 @@
  *
  * Terms with weight 0 (t = 0 or t = 1) are skipped, so eps = 0 with binary
  * targets still gives 0 log 0 = 0.  Hyper-parameters: mean (squared_error), eps (cross_entropy).
- * No tensors, no state, no workspace.
+ * No tensors, no state.
+ *
+ * Both types are SAE_TYPE_PASSTHROUGH (plugin.h): y is x itself, so forward
+ * copies nothing, and dy is dx, so backward adds only the loss's own term
+ * (the "dy +" in the tables above is the host's, or already in dx).
+ * squared_error's passes run over saelab/elementwise.h's spans and threads;
+ * its sum is per example (one double of workspace per example), then over
+ * the examples in order: the same cost on any thread count.
  */
 #include <math.h>
 #include <gsl/gsl_matrix.h>
+#include <saelab/elementwise.h>
 #include <saelab/plugin.h>
 
 enum { SE_MEAN };  /* squared_error's hyper-parameters */
@@ -52,7 +60,7 @@ static const sae_hparam ce_hparams[] = {
 static int loss_setup(sae_node *nd) {
   nd->n_out = nd->n_in;
   nd->n_tensors = 0;
-  nd->ws_per_example = 0;
+  nd->ws_per_example = 1; /* squared_error: the sum of each example */
   return SAE_OK;
 }
 
@@ -84,38 +92,83 @@ static int loss_same(sae_node *nd, const gsl_matrix *x, const gsl_matrix *a, con
 
 /* ---- squared_error ---------------------------------------------------------- */
 
+/* sum_j (x_j - t_j)^2 over one example, in 8 interleaved partial sums (a
+ * fixed order, which a vector unit runs 8 wide instead of one add at a time) */
+SAE_EW_CLONES static double se_row(size_t n, const double *restrict x, const double *restrict t) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sum = 0.0;
+  size_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (size_t k = 0; k < 8; k++) {
+      const double d = x[j + k] - t[j + k];
+      acc[k] += d * d;
+    }
+  for (; j < n; j++) sum += (x[j] - t[j]) * (x[j] - t[j]);
+  for (size_t k = 0; k < 8; k++) sum += acc[k];
+  return sum;
+}
+
 static int se_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *cost) {
   const size_t m = x->size1, n = x->size2;
   const gsl_matrix *t;
   int rc = loss_target(nd, x, &t);
   if (rc || (rc = loss_same(nd, x, y, "y"))) return rc;
-  gsl_matrix_memcpy(y, x);
+  double *row = nd->ws; /* m: the sum of each example */
+  const int nt = sae_ew_threads(m * n);
+  (void)nt;
+  SAE_EW_PRAGMA(omp parallel for if(nt > 1) num_threads(nt) schedule(static))
+  for (size_t i = 0; i < m; i++) row[i] = se_row(n, x->data + i * x->tda, t->data + i * t->tda);
   double sum = 0.0;
-  for (size_t i = 0; i < m; i++) {
-    const double *xi = x->data + i * x->tda, *ti = t->data + i * t->tda;
-    for (size_t j = 0; j < n; j++) sum += (xi[j] - ti[j]) * (xi[j] - ti[j]);
-  }
+  for (size_t i = 0; i < m; i++) sum += row[i];
   const double scale = nd->hp[SE_MEAN] != 0 ? (double)m : 1.0;
   *cost += sum / (2.0 * scale);
   return SAE_OK;
 }
 
-static int se_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
-                       const gsl_matrix *dy, gsl_matrix *dx) {
-  const size_t m = x->size1, n = x->size2;
+/* dx += (x - t) inv, or dx = (backward_write); inv = 1/m or 1 (a product:
+ * a division per element costs more than the rest of the pass) */
+SAE_EW_CLONES static void se_bwd_span(size_t n, const double *restrict x,
+                                      const double *restrict t, double inv, double *restrict dx,
+                                      int write) {
+  if (write) {
+    SAE_EW_PRAGMA(omp simd)
+    for (size_t j = 0; j < n; j++) dx[j] = (x[j] - t[j]) * inv;
+  } else {
+    SAE_EW_PRAGMA(omp simd)
+    for (size_t j = 0; j < n; j++) dx[j] += (x[j] - t[j]) * inv;
+  }
+}
+
+static int se_bwd(sae_node *nd, const gsl_matrix *x, const gsl_matrix *dy, gsl_matrix *dx,
+                  int write) {
+  const size_t m = x->size1;
   const gsl_matrix *t;
-  (void)y;
   if (!dx) return SAE_OK;
   int rc = loss_target(nd, x, &t);
   if (rc || (rc = loss_same(nd, x, dy, "dy")) || (rc = loss_same(nd, x, dx, "dx"))) return rc;
   const double scale = nd->hp[SE_MEAN] != 0 ? (double)m : 1.0;
-  for (size_t i = 0; i < m; i++) {
-    const double *xi = x->data + i * x->tda, *ti = t->data + i * t->tda;
-    const double *dyi = dy->data + i * dy->tda;
-    double *dxi = dx->data + i * dx->tda;
-    for (size_t j = 0; j < n; j++) dxi[j] += dyi[j] + (xi[j] - ti[j]) / scale;
-  }
+  const size_t tdas[3] = {x->tda, t->tda, dx->tda};
+  const sae_ew_plan p = sae_ew_plan_for(m, x->size2, tdas, 3);
+  const int nt = sae_ew_threads(p.total);
+  (void)nt;
+  SAE_EW_PRAGMA(omp parallel for if(nt > 1) num_threads(nt) schedule(static))
+  for (size_t s = 0; s < p.count; s++)
+    se_bwd_span(sae_ew_len(&p, s), x->data + sae_ew_off(&p, s, x->tda),
+                t->data + sae_ew_off(&p, s, t->tda), 1.0 / scale,
+                dx->data + sae_ew_off(&p, s, dx->tda),
+                write);
   return SAE_OK;
+}
+
+static int se_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
+                       const gsl_matrix *dy, gsl_matrix *dx) {
+  (void)y;
+  return se_bwd(nd, x, dy, dx, 0);
+}
+
+static int se_backward_write(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
+                             const gsl_matrix *dy, gsl_matrix *dx) {
+  (void)y;
+  return se_bwd(nd, x, dy, dx, 1);
 }
 
 /* ---- cross_entropy ---------------------------------------------------------- */
@@ -126,7 +179,6 @@ static int ce_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *
   const gsl_matrix *t;
   int rc = loss_target(nd, x, &t);
   if (rc || (rc = loss_same(nd, x, y, "y"))) return rc;
-  gsl_matrix_memcpy(y, x);
   double sum = 0.0;
   for (size_t i = 0; i < m; i++) {
     const double *xi = x->data + i * x->tda, *ti = t->data + i * t->tda;
@@ -151,12 +203,11 @@ static int ce_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
   if (rc || (rc = loss_same(nd, x, dy, "dy")) || (rc = loss_same(nd, x, dx, "dx"))) return rc;
   for (size_t i = 0; i < m; i++) {
     const double *xi = x->data + i * x->tda, *ti = t->data + i * t->tda;
-    const double *dyi = dy->data + i * dy->tda;
     double *dxi = dx->data + i * dx->tda;
     for (size_t j = 0; j < n; j++) {
       const double p = xi[j];
       const int clamped = p < eps || p > 1.0 - eps || p <= 0.0 || p >= 1.0;
-      dxi[j] += dyi[j] + (clamped ? 0.0 : (p - ti[j]) / ((double)m * p * (1.0 - p)));
+      dxi[j] += clamped ? 0.0 : (p - ti[j]) / ((double)m * p * (1.0 - p));
     }
   }
   return SAE_OK;
@@ -168,10 +219,11 @@ static const sae_type loss_se = {
   .summary = "y = x; cost += 1/(2m) sum ||x - t||^2",
   .citation = "Ng, CS294A Sparse autoencoder notes (2011), section 2, J(W,b)",
   .hparams = se_hparams,
-  .flags = SAE_TYPE_TARGET,
+  .flags = SAE_TYPE_TARGET | SAE_TYPE_PASSTHROUGH,
   .setup = loss_setup,
   .forward = se_forward,
   .backward = se_backward,
+  .backward_write = se_backward_write,
 };
 
 static const sae_type loss_ce = {
@@ -180,7 +232,7 @@ static const sae_type loss_ce = {
   .summary = "y = x; cost += -1/m sum [t log x + (1-t) log(1-x)], x in (0,1)",
   .citation = "Bishop, Pattern Recognition and Machine Learning (2006), section 5.2, eq. 5.21",
   .hparams = ce_hparams,
-  .flags = SAE_TYPE_TARGET,
+  .flags = SAE_TYPE_TARGET | SAE_TYPE_PASSTHROUGH,
   .setup = loss_setup,
   .forward = ce_forward,
   .backward = ce_backward,

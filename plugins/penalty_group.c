@@ -185,7 +185,6 @@ static int group_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, doubl
   gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, &Q.matrix, &nd->param[0], 0.0, &S.matrix);
   double sum = 0.0;
   for (size_t k = 0; k < m * ng; k++) sum += sqrt(eps + S.matrix.data[k]);
-  gsl_matrix_memcpy(y, x);
   *cost += lambda / (double)m * sum;
   return SAE_OK;
 }
@@ -205,8 +204,8 @@ static int group_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y
   gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &R.matrix, &nd->param[0], 0.0, &T.matrix);
   for (size_t i = 0; i < m; i++)
     for (size_t j = 0; j < n; j++)
-      *gsl_matrix_ptr(dx, i, j) += gsl_matrix_get(dy, i, j) +
-                                   c * gsl_matrix_get(x, i, j) * gsl_matrix_get(&T.matrix, i, j);
+      *gsl_matrix_ptr(dx, i, j) += /* PASSTHROUGH: dy is already in dx */
+          c * gsl_matrix_get(x, i, j) * gsl_matrix_get(&T.matrix, i, j);
   return SAE_OK;
 }
 
@@ -217,7 +216,7 @@ static const sae_type group_type = {
   .citation = "Hyvarinen & Hoyer, Vision Research 41 (2001), eq. 4; Kavukcuoglu et al., "
               "CVPR 2009, eq. 3",
   .hparams = group_hparams,
-  .flags = 0,
+  .flags = SAE_TYPE_PASSTHROUGH, /* y is x, dy is dx (plugin.h) */
   .setup = group_setup,
   .init = group_init,
   .forward = group_forward,

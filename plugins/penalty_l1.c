@@ -9,6 +9,10 @@
  *   y    = x                               dx += dy + (lambda/m) sign(x)
  *   cost += (lambda/m) sum_ij |x_ij|       (sign(0) = 0: a kink, so NONSMOOTH)
  *
+ * The type is SAE_TYPE_PASSTHROUGH (saelab/plugin.h): the host makes y the
+ * very matrix x and dy the very matrix dx, so forward copies nothing and
+ * backward adds only (lambda/m) sign(x) (the dy above is already in dx).
+ *
  * Shapes: x, y, dy, dx are m x n (m examples, one per row; n = n_in = n_out).
  * Hyper-parameters: lambda >= 0.  No tensors, no state, no workspace.
  */
@@ -39,7 +43,6 @@ static int l1_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *
   for (size_t i = 0; i < m; i++)
     for (size_t j = 0; j < x->size2; j++)
       sum += fabs(gsl_matrix_get(x, i, j));
-  gsl_matrix_memcpy(y, x);
   *cost += lambda / (double)m * sum;
   return SAE_OK;
 }
@@ -49,12 +52,13 @@ static int l1_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
   const size_t m = x->size1;
   const double c = nd->hp[L1_LAMBDA] / (double)m;
   (void)y;
+  (void)dy;
   if (!dx) return SAE_OK;
   for (size_t i = 0; i < m; i++)
     for (size_t j = 0; j < x->size2; j++) {
       const double xij = gsl_matrix_get(x, i, j);
       const double sign = (xij > 0) - (xij < 0);
-      *gsl_matrix_ptr(dx, i, j) += gsl_matrix_get(dy, i, j) + c * sign;
+      *gsl_matrix_ptr(dx, i, j) += c * sign; /* PASSTHROUGH: dy is already in dx */
     }
   return SAE_OK;
 }
@@ -65,7 +69,7 @@ static const sae_type l1_type = {
   .summary = "y = x; cost += lambda/m sum |x| (L1 sparsity)",
   .citation = "Lee, Battle, Raina & Ng, Efficient sparse coding algorithms, NIPS 2006, eq. 1",
   .hparams = l1_hparams,
-  .flags = SAE_TYPE_NONSMOOTH,
+  .flags = SAE_TYPE_NONSMOOTH | SAE_TYPE_PASSTHROUGH, /* y is x, dy is dx (plugin.h) */
   .setup = l1_setup,
   .forward = l1_forward,
   .backward = l1_backward,

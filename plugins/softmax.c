@@ -72,7 +72,6 @@ static int sm_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *
   const size_t *l;
   int rc = sm_shape(nd, x, y, "y");
   if (rc || (rc = sm_labels(nd, m, &l))) return rc;
-  gsl_matrix_memcpy(y, x);
   double sum_logp = 0.0;
   for (size_t i = 0; i < m; i++) {
     const double *xi = x->data + i * x->tda;
@@ -98,9 +97,9 @@ static int sm_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
   if (rc || (rc = sm_shape(nd, x, dx, "dx")) || (rc = sm_labels(nd, m, &l))) return rc;
   const double inv_m = 1.0 / (double)m;
   for (size_t i = 0; i < m; i++) {
-    const double *pi = nd->ws + i * K, *dyi = dy->data + i * dy->tda;
+    const double *pi = nd->ws + i * K; /* PASSTHROUGH: dy is already in dx */
     double *dxi = dx->data + i * dx->tda;
-    for (size_t j = 0; j < K; j++) dxi[j] += dyi[j] + pi[j] * inv_m;
+    for (size_t j = 0; j < K; j++) dxi[j] += pi[j] * inv_m;
     dxi[l[i]] -= inv_m; /* the one-hot term */
   }
   return SAE_OK;
@@ -112,7 +111,7 @@ static const sae_type softmax_type = {
   .summary = "y = x (logits); cost += -1/m sum_i log softmax(x_i)_{label_i}",
   .citation = "UFLDL tutorial, Softmax Regression (Ng et al., 2011), cost J(theta)",
   .hparams = NULL,
-  .flags = SAE_TYPE_LABELS,
+  .flags = SAE_TYPE_LABELS | SAE_TYPE_PASSTHROUGH, /* y is x, dy is dx (plugin.h) */
   .setup = sm_setup,
   .forward = sm_forward,
   .backward = sm_backward,

@@ -105,6 +105,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <gsl/gsl_blas.h>
+#include <saelab/elementwise.h>
 #include <saelab/plugin.h>
 
 /* floor(alpha k + TOPK_FLOOR_SLACK): alpha k is at most 1e9 here, where a
@@ -456,23 +457,10 @@ static void ks_mask_row(double *z, size_t h, const uint32_t *S, size_t kk) {
   }
 }
 
-/* Threads for the support kernels.  libgomp's threads, when a parallel region
- * ends, spin (by default up to 300000 rounds, milliseconds here) before they
- * sleep, and OpenBLAS's threads do the same after a dgemm: on 2 cores the
- * two pools take turns stealing the core the other one needs.  Measured
- * (bench/README.md): with libgomp's default wait policy an epoch took 3x
- * longer on 2 threads than on 1.  So the kernels run on omp_get_max_threads()
- * threads only when the user has told libgomp not to spin for long
- * (OMP_WAIT_POLICY=passive, or GOMP_SPINCOUNT set); otherwise on one.  We
- * read the environment, never change it. */
-static int ks_threads(void) {
-#ifdef _OPENMP
-  const char *wp = getenv("OMP_WAIT_POLICY"), *sc = getenv("GOMP_SPINCOUNT");
-  int passive = wp && (strcmp(wp, "passive") == 0 || strcmp(wp, "PASSIVE") == 0);
-  if (passive || (sc && *sc)) return omp_get_max_threads();
-#endif
-  return 1;
-}
+/* Threads for the support kernels: sae_omp_threads (saelab/elementwise.h),
+ * the policy every elementwise pass shares: omp_get_max_threads() only when
+ * libgomp has been told not to spin for long, else 1. */
+static int ks_threads(void) { return sae_omp_threads(); }
 
 /* ---- ksparse: the type ------------------------------------------------------------ */
 

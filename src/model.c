@@ -5,7 +5,10 @@
  * owner's range, so its gradient accumulates in one place).  Per-node
  * outputs y and output-gradients dy are m_max x n_out matrices grown only
  * when a larger batch arrives; each call works on views of their first m
- * rows.  Nothing is allocated while a batch of a size already seen runs. */
+ * rows.  Nothing is allocated while a batch of a size already seen runs.
+ * A SAE_TYPE_PASSTHROUGH node fed by another node has no y and dy of its
+ * own: they are views of its input's (aliased), so a loss or penalty costs
+ * no copy of its input and no pass over its dy. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +30,9 @@ typedef struct node_rec {
   double *hp;                     /* hyper-parameter values, type order */
   size_t off[SAE_MAX_TENSORS];    /* own tensors: offset in theta */
   int alias[SAE_MAX_TENSORS];     /* 1: a view into another node's tensor */
-  gsl_matrix *ybuf, *dybuf;       /* m_max x n_out */
+  gsl_matrix *ybuf, *dybuf;       /* m_max x n_out; NULL when aliased */
   gsl_matrix y, dy;               /* views of the first m rows */
+  int aliased;                    /* 1: y and dy are the input node's (PASSTHROUGH) */
 } node_rec;
 
 struct sae_model {
@@ -41,12 +45,15 @@ struct sae_model {
   size_t m_max;
   gsl_rng *rng; /* not owned */
   int cost_node; /* the first node whose cost term made the last forward's cost non-finite, or -1 */
+  char *fresh;   /* n: during backward, 1 while node i's dy holds nothing, not even zeros */
 };
 
 static int is_reg(const node_rec *r) { return r->nd.type->kind == SAE_KIND_REGULARIZER; }
 static int is_cost(const node_rec *r) {
   return r->nd.type->kind == SAE_KIND_LOSS || r->nd.type->kind == SAE_KIND_PENALTY;
 }
+/* Its output is its input (SAE_TYPE_PASSTHROUGH, checked at build). */
+static int is_pass(const node_rec *r) { return (r->nd.type->flags & SAE_TYPE_PASSTHROUGH) != 0; }
 /* Its output is an argmin with its own energy as cost (SAE_TYPE_ARGMIN). */
 static int is_argmin(const node_rec *r) { return (r->nd.type->flags & SAE_TYPE_ARGMIN) != 0; }
 
@@ -91,6 +98,7 @@ void sae_model_free(sae_model *m) {
     gsl_matrix_free(r->dybuf);
   }
   free(m->node);
+  free(m->fresh);
   gsl_vector_free(m->theta);
   gsl_vector_free(m->grad);
   free(m->dir);
@@ -325,6 +333,11 @@ int sae_model_build(sae_model *m, gsl_rng *rng, sae_error *e) {
     if (nd->n_tensors > SAE_MAX_TENSORS || (!is_reg(r) && nd->n_out == 0))
       return sae_error_set(e, SAE_ETYPE, "%s (%s): setup gave %zu tensors and n_out %zu",
                            r->name, nd->type->name, nd->n_tensors, nd->n_out);
+    if (is_pass(r) && (!is_cost(r) || nd->n_out != nd->n_in))
+      return sae_error_set(e, SAE_ETYPE, "%s (%s): flagged PASSTHROUGH but %s", r->name,
+                           nd->type->name, is_cost(r) ? "n_out differs from n_in"
+                                                      : "not a penalty or loss");
+    r->aliased = is_pass(r) && r->input >= 0;
     if ((rc = plan_aliases(m, r, e))) return rc;
     size_t own = 0;
     for (size_t j = 0; j < nd->n_tensors; j++) {
@@ -352,9 +365,11 @@ int sae_model_build(sae_model *m, gsl_rng *rng, sae_error *e) {
   }
   size_t alloc = total ? total : 1;
   if (!(m->theta = gsl_vector_calloc(alloc)) || !(m->grad = gsl_vector_calloc(alloc)) ||
-      !(m->dir = calloc(alloc, 1))) {
+      !(m->dir = calloc(alloc, 1)) || !(m->fresh = calloc(m->n, 1))) {
     gsl_vector_free(m->theta);
     gsl_vector_free(m->grad);
+    free(m->dir);
+    m->dir = NULL;
     m->theta = m->grad = NULL; /* unbuilt again: nothing half-made stays */
     if (most == total)
       return sae_error_set(e, SAE_ENOMEM, "cannot allocate %zu bytes for the parameters of '%s' "
@@ -411,9 +426,13 @@ static int reserve(sae_model *m, size_t mb, sae_error *e) {
         return sae_error_set(e, SAE_ENOMEM, "the outputs and workspace of '%s' for a batch of "
                              "%zu rows need more than 2^64 bytes (the size overflows)",
                              r->name, mb);
-      gsl_matrix *y = gsl_matrix_alloc(mb, r->nd.n_out), *dy = y ? gsl_matrix_alloc(mb, r->nd.n_out) : NULL;
+      gsl_matrix *y = NULL, *dy = NULL;
       double *ws = NULL;
-      if (!y || !dy || (nws && !(ws = malloc(nws * sizeof *ws)))) {
+      if (!r->aliased) {
+        y = gsl_matrix_alloc(mb, r->nd.n_out);
+        dy = y ? gsl_matrix_alloc(mb, r->nd.n_out) : NULL;
+      }
+      if ((!r->aliased && (!y || !dy)) || (nws && !(ws = malloc(nws * sizeof *ws)))) {
         gsl_matrix_free(y);
         gsl_matrix_free(dy);
         return sae_error_set(e, SAE_ENOMEM, "cannot allocate %zu bytes for the outputs and "
@@ -432,6 +451,11 @@ static int reserve(sae_model *m, size_t mb, sae_error *e) {
   for (size_t i = 0; i < m->n; i++) {
     node_rec *r = &m->node[i];
     if (is_reg(r)) continue;
+    if (r->aliased) { /* the input node's, set above (inputs come first) */
+      r->y = m->node[r->input].y;
+      r->dy = m->node[r->input].dy;
+      continue;
+    }
     r->y = gsl_matrix_submatrix(r->ybuf, 0, 0, mb, r->nd.n_out).matrix;
     r->dy = gsl_matrix_submatrix(r->dybuf, 0, 0, mb, r->nd.n_out).matrix;
   }
@@ -499,6 +523,7 @@ static int forward_to(sae_model *m, const sae_batch *b, size_t upto, double *cos
     const gsl_matrix *x = r->input < 0 ? b->x : &m->node[r->input].y;
     r->nd.batch = b;
     r->nd.msg[0] = '\0';
+    if (is_pass(r) && !r->aliased) gsl_matrix_memcpy(&r->y, x); /* the copy it does not make */
     if ((rc = r->nd.type->forward(&r->nd, x, &r->y, &c))) return node_fail(r, rc, "forward", e);
     if (!isfinite(c) && m->cost_node < 0) m->cost_node = (int)i; /* one test per node */
   }
@@ -523,6 +548,12 @@ int sae_model_encode(sae_model *m, const sae_batch *b, size_t upto, const gsl_ma
   return rc;
 }
 
+/* The node whose buffer holds node i's dy (an aliased node's is its input's). */
+static size_t store(const sae_model *m, size_t i) {
+  while (m->node[i].aliased) i = (size_t)m->node[i].input;
+  return i;
+}
+
 int sae_model_eval_probe(sae_model *m, const sae_batch *b, const gsl_matrix *probe,
                          gsl_matrix *dx_in, double *cost, sae_error *e) {
   int rc = sae_model_forward(m, b, cost, e);
@@ -544,17 +575,38 @@ int sae_model_eval_probe(sae_model *m, const sae_batch *b, const gsl_matrix *pro
     gsl_matrix_set_zero(dx_in);
   }
   gsl_vector_set_zero(m->grad);
-  for (size_t i = 0; i < m->n; i++)
-    if (!is_reg(&m->node[i])) gsl_matrix_set_zero(&m->node[i].dy);
-  if (probe) gsl_matrix_memcpy(&m->node[last].dy, probe);
+  /* No dy is zeroed up front.  Node i's dy (an aliased node's is its
+   * input's: store()) is "fresh" until something is written into it: its
+   * first writer in backward order WRITES it when its type has
+   * backward_write, else the host zeroes it just before; a dy nobody wrote
+   * is zeroed before its node reads it. */
+  for (size_t i = 0; i < m->n; i++) m->fresh[i] = !is_reg(&m->node[i]) && !m->node[i].aliased;
+  if (probe) {
+    gsl_matrix_memcpy(&m->node[last].dy, probe);
+    m->fresh[store(m, (size_t)last)] = 0;
+  }
   for (size_t i = m->n; i-- > 0;) {
     node_rec *r = &m->node[i];
     if (is_reg(r)) continue;
+    if (!r->aliased && m->fresh[i]) { /* nothing flowed back into it: dy = 0 */
+      gsl_matrix_set_zero(&r->dy);
+      m->fresh[i] = 0;
+    }
     const gsl_matrix *x = r->input < 0 ? b->x : &m->node[r->input].y;
     gsl_matrix *dx = r->input < 0 ? dx_in : &m->node[r->input].dy;
+    int write = 0;
+    if (r->input >= 0) {
+      const size_t s = store(m, (size_t)r->input);
+      if (m->fresh[s] && !(write = r->nd.type->backward_write != NULL))
+        gsl_matrix_set_zero(&m->node[s].dy);
+      m->fresh[s] = 0;
+    }
     r->nd.msg[0] = '\0';
-    if ((rc = r->nd.type->backward(&r->nd, x, &r->y, &r->dy, dx)))
-      return node_fail(r, rc, "backward", e);
+    /* PASSTHROUGH adds only its own term: the host passes dy on when dy is not dx */
+    if (is_pass(r) && !r->aliased && dx) gsl_matrix_add(dx, &r->dy);
+    rc = write ? r->nd.type->backward_write(&r->nd, x, &r->y, &r->dy, dx)
+               : r->nd.type->backward(&r->nd, x, &r->y, &r->dy, dx);
+    if (rc) return node_fail(r, rc, "backward", e);
   }
   double unused = 0;
   return regularize(m, 1, &unused, e);
@@ -575,23 +627,27 @@ int sae_model_decode(sae_model *m, size_t from, const gsl_matrix *z, const gsl_m
                          m->node[from].name, m->node[from].nd.n_out);
   if ((rc = reserve(m, z->size1, e))) return rc;
   sae_batch b = {z->size1, NULL, NULL, NULL, SAE_MODE_EVAL};
-  char *dep = calloc(m->n, 1);
-  if (!dep) return sae_error_set(e, SAE_ENOMEM, "out of memory");
-  dep[from] = 1;
+  /* src[i]: where node i's output is in this pass, for the nodes that depend
+   * on from (z for from itself; a PASSTHROUGH node's is its input's) */
+  const gsl_matrix **src = calloc(m->n, sizeof *src);
+  if (!src) return sae_error_set(e, SAE_ENOMEM, "out of memory");
+  src[from] = z;
   const gsl_matrix *last = NULL;
   for (size_t i = from + 1; i < m->n && !rc; i++) {
     node_rec *r = &m->node[i];
-    if (is_reg(r) || r->input < 0 || !dep[r->input]) continue;
-    dep[i] = 1;
+    if (is_reg(r) || r->input < 0 || !src[r->input]) continue;
+    const gsl_matrix *x = src[r->input];
+    src[i] = is_pass(r) ? x : &r->y;
     if (r->nd.type->kind == SAE_KIND_LOSS) continue; /* no target when decoding */
-    const gsl_matrix *x = (size_t)r->input == from ? z : &m->node[r->input].y;
     double c = 0; /* penalties run (they pass x on); their cost is not wanted */
+    /* y: its own, or for PASSTHROUGH x itself (forward does not write it) */
+    gsl_matrix *y = is_pass(r) ? (gsl_matrix *)x : &r->y;
     r->nd.batch = &b;
     r->nd.msg[0] = '\0';
-    if ((rc = r->nd.type->forward(&r->nd, x, &r->y, &c))) rc = node_fail(r, rc, "decode", e);
+    if ((rc = r->nd.type->forward(&r->nd, x, y, &c))) rc = node_fail(r, rc, "decode", e);
     if (!is_cost(r)) last = &r->y;
   }
-  free(dep);
+  free(src);
   if (rc) return rc;
   if (!last) return sae_error_set(e, SAE_ETYPE, "decode: no layer depends on %s", m->node[from].name);
   *out = last;

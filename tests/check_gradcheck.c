@@ -72,16 +72,19 @@ START_TEST(test_type_gradient) {
 }
 END_TEST
 
-static sae_registry *fixtures(void) {
+/* The fixture plugin file (buggy.so, legacy.so) in a registry of its own. */
+static sae_registry *fixture(const char *file) {
   sae_registry *fx = sae_registry_alloc();
   const char *dir = getenv("SAE_TEST_FIXTURE_DIR");
   ck_assert_ptr_nonnull(dir);
   char path[4096];
-  snprintf(path, sizeof path, "%s/buggy.so", dir);
+  snprintf(path, sizeof path, "%s/%s", dir, file);
   sae_error e = {0, ""};
   ck_assert_msg(sae_registry_load_file(fx, path, &e) == 0, "%s", e.msg);
   return fx;
 }
+
+static sae_registry *fixtures(void) { return fixture("buggy.so"); }
 
 /* The fixture plugin "buggy" has a sigmoid whose backward forgets (1 - y):
  * its output part fails, on the input. */
@@ -297,6 +300,116 @@ START_TEST(test_model_tol) {
 }
 END_TEST
 
+/* ---- models through PASSTHROUGH and backward_write (plugin.h) ---------------- */
+
+/* Adds a node of type t (from registry r) named name, fed by input (NULL:
+ * the last node), with at most one hyper-parameter. */
+static void add_node(sae_model *m, const sae_registry *r, const char *t, const char *name,
+                     const char *input, const char *hp, double v) {
+  sae_error e = {0, ""};
+  const sae_type *type = sae_registry_find(r, t);
+  ck_assert_msg(type != NULL, "type %s not registered", t);
+  ck_assert_msg(sae_model_add(m, type, name, input, NULL, NULL, hp ? 1 : 0, &hp, &v, &e) == 0,
+                "%s", e.msg);
+}
+
+/* 7 examples of 6 inputs in (0.1, 0.9) */
+static gsl_matrix *inputs(gsl_rng *rng) {
+  gsl_matrix *x = gsl_matrix_alloc(7, 6);
+  for (size_t i = 0; i < 7; i++)
+    for (size_t j = 0; j < 6; j++) gsl_matrix_set(x, i, j, 0.1 + 0.8 * gsl_rng_uniform(rng));
+  return x;
+}
+
+/* The model's analytic gradient agrees with the numeric one at the smooth
+ * tolerance (1e-9). */
+static void check_model_passes(sae_model *m, gsl_rng *rng, const char *what) {
+  sae_error e = {0, ""};
+  ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s: %s", what, e.msg);
+  gsl_matrix *x = inputs(rng);
+  sae_batch b = {7, x, x, NULL, SAE_MODE_TRAIN};
+  sae_gradcheck_result r;
+  double cost;
+  /* an evaluation first leaves every dy holding numbers: what the next one
+   * does not write or zero, it would add to */
+  ck_assert_msg(sae_model_eval(m, &b, &cost, &e) == 0, "%s: %s", what, e.msg);
+  ck_assert_msg(sae_gradcheck_model(m, &b, &r, &e) == 0, "%s: %s", what, e.msg);
+  ck_assert_msg(r.passed, "%s: relative error %.3g; %s", what, r.rel_error, r.message);
+  ck_assert_double_eq(r.tol, SAE_GRADCHECK_TOL_SMOOTH);
+  gsl_matrix_free(x);
+}
+
+/* UFLDL's sparse autoencoder: kl and squared_error are PASSTHROUGH (their y
+ * is their input's, no copy), squared_error, the decoder's sigmoid and the
+ * code's sigmoid write their dx (backward_write), the decoder adds into the
+ * dy kl shares with the code. */
+START_TEST(test_model_ufldl) {
+  gsl_rng *rng = seeded(14);
+  sae_model *m = sae_model_alloc(6);
+  add_node(m, reg, "dense", "enc", NULL, "n_out", 4);
+  add_node(m, reg, "sigmoid", "code", NULL, NULL, 0);
+  add_node(m, reg, "kl", "kl", NULL, "rho", 0.3);
+  add_node(m, reg, "dense", "dec", NULL, "n_out", 6);
+  add_node(m, reg, "sigmoid", "out", NULL, NULL, 0);
+  add_node(m, reg, "squared_error", "se", NULL, NULL, 0);
+  add_node(m, reg, "l2", NULL, NULL, "lambda", 1e-3);
+  check_model_passes(m, rng, "ufldl");
+  ck_assert_ptr_eq(sae_model_output(m, 2)->data, sae_model_output(m, 1)->data);
+  ck_assert_ptr_eq(sae_model_output(m, 5)->data, sae_model_output(m, 4)->data);
+  sae_model_free(m);
+  gsl_rng_free(rng);
+}
+END_TEST
+
+/* Branches: the code feeds kl, the decoder (through kl) and a second decoder
+ * with its own loss, so three nodes add into one dy, the first of them
+ * writing it; and a model whose last node is kl, the first writer of the dy
+ * it shares with the code (kl's backward_write alone). */
+START_TEST(test_model_branches) {
+  gsl_rng *rng = seeded(15);
+  sae_model *m = sae_model_alloc(6);
+  add_node(m, reg, "dense", "enc", NULL, "n_out", 4);
+  add_node(m, reg, "sigmoid", "code", NULL, NULL, 0);
+  add_node(m, reg, "kl", "kl", NULL, "rho", 0.3);
+  add_node(m, reg, "dense", "dec", NULL, "n_out", 6);
+  add_node(m, reg, "sigmoid", NULL, NULL, NULL, 0);
+  add_node(m, reg, "squared_error", NULL, NULL, NULL, 0);
+  add_node(m, reg, "dense", "aux", "code", "n_out", 6);
+  add_node(m, reg, "squared_error", NULL, NULL, NULL, 0);
+  check_model_passes(m, rng, "branches");
+  sae_model_free(m);
+  m = sae_model_alloc(6);
+  add_node(m, reg, "dense", "enc", NULL, "n_out", 4);
+  add_node(m, reg, "sigmoid", "code", NULL, NULL, 0);
+  add_node(m, reg, "kl", "kl", NULL, "rho", 0.3);
+  check_model_passes(m, rng, "kl last");
+  sae_model_free(m);
+  gsl_rng_free(rng);
+}
+END_TEST
+
+/* Types of the older contract (tests/fixtures/legacy.c: no PASSTHROUGH, no
+ * backward_write, a descriptor of the older sae_type size) in the middle of a
+ * model: the host copies for them and zeroes what they add into. */
+START_TEST(test_model_legacy) {
+  sae_registry *fx = fixture("legacy.so");
+  ck_assert_ptr_null(sae_registry_find(fx, "legacy_sq")->backward_write);
+  gsl_rng *rng = seeded(16);
+  sae_model *m = sae_model_alloc(6);
+  add_node(m, reg, "dense", "enc", NULL, "n_out", 4);
+  add_node(m, fx, "legacy_sigmoid", "code", NULL, NULL, 0);
+  add_node(m, fx, "legacy_sq", "sq", NULL, NULL, 0);
+  add_node(m, reg, "dense", "dec", NULL, "n_out", 6);
+  add_node(m, reg, "sigmoid", NULL, NULL, NULL, 0);
+  add_node(m, reg, "squared_error", NULL, NULL, NULL, 0);
+  check_model_passes(m, rng, "legacy");
+  ck_assert_ptr_ne(sae_model_output(m, 2)->data, sae_model_output(m, 1)->data);
+  sae_model_free(m);
+  gsl_rng_free(rng);
+  sae_registry_free(fx);
+}
+END_TEST
+
 int main(void) {
   sae_error_init();
   /* the core plugins alone give 9 types */
@@ -309,6 +422,9 @@ int main(void) {
   tcase_add_test(core, test_type_overrides);
   tcase_add_test(core, test_model_tied);
   tcase_add_test(core, test_model_tol);
+  tcase_add_test(core, test_model_ufldl);
+  tcase_add_test(core, test_model_branches);
+  tcase_add_test(core, test_model_legacy);
   tcase_add_test(errors, test_planted_bug_fails);
   tcase_add_loop_test(errors, test_planted_cost_bug_fails, 0,
                       (int)(sizeof cost_bugs / sizeof *cost_bugs));

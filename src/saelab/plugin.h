@@ -173,6 +173,18 @@ typedef struct sae_node {
  * own energy at a fixed code (SAE_MODE_ENERGY), not through the argmin; counts
  * the node as a cost (a model of it alone trains).  Lateral inhibition. */
 #define SAE_TYPE_ARGMIN 0x8u
+/* The output IS the input (opt-in, for penalties and losses, n_out = n_in):
+ * the host gives the node no y and dy of its own but makes y the very matrix
+ * x and dy the very matrix dx.  So forward must not write y (it only adds
+ * its cost), and backward ADDS ONLY the node's own term dcost/dx into dx and
+ * never reads dy (the gradient flowing through, dy, is already in dx: it is
+ * the same memory).  Where the host cannot alias (the node reads the model's
+ * input; decoding) it copies x into y before forward and adds dy into dx
+ * before backward itself, so the type sees one contract.  Saves a copy of x
+ * per forward and a pass over dy per backward.  A type without the flag keeps
+ * the contract of forward and backward below (y = a copy of x, dx += dy +
+ * dcost/dx).  Needs a host that knows the flag (this header's). */
+#define SAE_TYPE_PASSTHROUGH 0x10u
 
 typedef struct sae_type {
   const char *name;     /* unique over all plugins: "dense", "kl", "topk" */
@@ -200,14 +212,15 @@ typedef struct sae_type {
 
   /* Layers, activations, penalties, losses: required.
    * x is m x n_in, y is m x n_out (written in full; penalties and losses copy
-   * x).  Adds this node's term to *cost (penalties, losses; 0 for plain
+   * x, or, flagged SAE_TYPE_PASSTHROUGH, leave y alone: it is x).  Adds this node's term to *cost (penalties, losses; 0 for plain
    * layers).  May keep what backward needs in nd->ws. */
   int (*forward)(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *cost);
 
   /* Layers, activations, penalties, losses: required.  Called after forward on
    * the same batch, with the same x and y.  dy = dJ/dy (m x n_out).  ADDS
    * dJ/dx into dx (m x n_in; NULL when nobody needs it, e.g. the first layer)
-   * and dJ/dtheta into grad[i]. */
+   * and dJ/dtheta into grad[i].  (SAE_TYPE_PASSTHROUGH: dy is dx, and only
+   * the node's own term is added.) */
   int (*backward)(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
                   const gsl_matrix *dy, gsl_matrix *dx);
 
@@ -225,6 +238,17 @@ typedef struct sae_type {
   /* Optional: called after every parameter change an optimiser made
    * (norm constraints: DrSAE's unit-norm decoder columns). */
   int (*project)(sae_node *nd);
+
+  /* Appended (ABI 1 grows; a host or plugin of an older header sees NULL).
+   * Optional: backward, except that it WRITES dJ/dx into dx (every entry,
+   * dx = ...) instead of adding to it; grad[i] still accumulate.  The host
+   * calls it instead of backward when nothing has been written into dx yet in
+   * this backward pass (the node is dx's first writer), and then does not
+   * zero dx first: a pass over dx saved, and a read of it.  dx is never NULL
+   * here.  For a PASSTHROUGH type dy is dx and holds nothing yet: it writes
+   * its own term alone.  Without it the host zeroes dx and calls backward. */
+  int (*backward_write)(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
+                        const gsl_matrix *dy, gsl_matrix *dx);
 } sae_type;
 
 typedef struct sae_plugin {
