@@ -44,9 +44,12 @@ Z m h = 1.02 MB):
     selection                     m h compares  Z read 1.0 MB
     decoder y_i = b' + z D_S      2 m kk n_in   3200 rows of W = 20 MB read*
     loss (copy y, sum)            3 m n_in      2.4 MB
-    backward dz = dy . D_j        2 m kk n_in   20 MB read*
-    backward grad W rows          4 m kk n_in   grad W zeroed by the host (6.3 MB
-                                                written), then rows read and written
+    backward dz = dy . D_j        2 m kk n_in   in the sweep over the units: D_j
+                                                read once (6.3 MB), hot in L1 for
+                                                its pairs (per example: 20 MB*)
+    backward grad W rows          4 m kk n_in   written by their first term
+                                                (grad_write: no 6.3 MB memset by
+                                                the host), then read and written
     SGD step (theta, v, g)        3 h n_in      read 3 x 6.3, write 2 x 6.3 = 31 MB
 
   * rows of W read once per pair; W itself (6.3 MB) stays in the 32 MB L3, so

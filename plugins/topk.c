@@ -76,10 +76,12 @@
  *    the same support), and the thread count.
  *
  *    Kernels.  Selection: one scan per example, the kept units in a sorted
- *    array (ks_select).  Sparse path, per example: y_i = b' + sum z_ij D_j and
- *    dz_ij = dy_i . D_j; per UNIT j over its pairs: grad b_j, grad D_j, grad W_j
- *    (each gradient row read and written once per batch, the examples summed
- *    in ascending order); dx per example.  Examples and units are split over
+ *    array (ks_select).  Sparse path, per example: y_i = b' + sum z_ij D_j;
+ *    backward in one sweep per UNIT j over its pairs: dz_ij = dy_i . D_j, grad
+ *    b_j, grad D_j, grad W_j (D_j read once, each gradient row read and
+ *    written once per batch, the examples summed in ascending order; when the
+ *    host asks, grad_write, the first pair writes instead of adding, so the
+ *    host need not zero the gradient block); dx per example.  Examples and units are split over
  *    OpenMP threads when libgomp will not spin for long (ks_threads); every
  *    sum runs in a fixed order, so the result does not depend on the number
  *    of threads.  Row loops are `omp simd`, compiled for AVX-512, AVX2 and
@@ -344,6 +346,28 @@ KS_CLONES static void ks_axpy2(size_t n, double a, const double *restrict u, dou
                                const double *restrict v, double *restrict y) {
   KS_PRAGMA(omp simd)
   for (size_t t = 0; t < n; t++) y[t] += a * u[t] + c * v[t];
+}
+
+/* The first writes into a gradient row (grad_write, plugin.h): y = 0 + ...,
+ * the very sum the add makes into a zeroed row (0.0 + -0.0 is +0.0: a bare
+ * store would keep the -0.0 of a zero pixel times a negative dz). */
+/* y = 0 + u */
+KS_CLONES static void ks_set(size_t n, const double *restrict u, double *restrict y) {
+  KS_PRAGMA(omp simd)
+  for (size_t t = 0; t < n; t++) y[t] = 0.0 + u[t];
+}
+
+/* y = 0 + a u */
+KS_CLONES static void ks_set1(size_t n, double a, const double *restrict u, double *restrict y) {
+  KS_PRAGMA(omp simd)
+  for (size_t t = 0; t < n; t++) y[t] = 0.0 + a * u[t];
+}
+
+/* y = 0 + (a u + c v) */
+KS_CLONES static void ks_set2(size_t n, double a, const double *restrict u, double c,
+                              const double *restrict v, double *restrict y) {
+  KS_PRAGMA(omp simd)
+  for (size_t t = 0; t < n; t++) y[t] = 0.0 + (a * u[t] + c * v[t]);
 }
 
 /* u . v */
@@ -614,8 +638,25 @@ static int ksparse_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix 
     return SAE_FAIL(nd, SAE_ESTATE, "ksparse: backward on %zu examples, the forward had %zu", m,
                     st->m);
   const ks_ws w = ks_layout(nd, m, kk);
+  /* grad_write (plugin.h): the host left our gradients unzeroed: write them.
+   * The dense twin zeroes them itself and adds; usage's gradient is 0. */
+  const int gwrite = nd->grad_write;
+  if (gwrite) {
+    gsl_matrix *gu = &nd->grad[ks_usage(nd)];
+    memset(gu->data, 0, gu->size2 * sizeof *gu->data);
+    if (st->dense)
+      for (size_t t = 0; t < nd->n_tensors; t++) {
+        gsl_matrix *g = &nd->grad[t];
+        for (size_t r = 0; r < g->size1; r++)
+          memset(g->data + r * g->tda, 0, g->size2 * sizeof *g->data);
+      }
+  }
 
-  for (size_t i = 0; i < m; i++) ks_add(n, dy->data + i * dy->tda, gb_dec); /* grad b' += 1^T dy */
+  /* grad b' += 1^T dy (written: the first row stored as 0 + dy_1, then the same sums) */
+  const size_t i0 = gwrite && !st->dense && m > 0 ? 1 : 0;
+  if (i0) ks_set(n, dy->data, gb_dec);
+  else if (gwrite && !st->dense) memset(gb_dec, 0, n * sizeof *gb_dec); /* m = 0 */
+  for (size_t i = i0; i < m; i++) ks_add(n, dy->data + i * dy->tda, gb_dec);
   if (st->dense) return ksparse_backward_dense(nd, x, dy, dx, &w, kk);
 
   const size_t np = m * kk;
@@ -623,15 +664,6 @@ static int ksparse_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix 
   (void)par, (void)nt;
   KS_PRAGMA(omp parallel if(par) num_threads(nt))
   {
-    /* dz_ij = dy_i . D_j on the support, per example. */
-    KS_PRAGMA(omp for schedule(static))
-    for (size_t i = 0; i < m; i++) {
-      const double *dyi = dy->data + i * dy->tda;
-      for (size_t s = 0; s < kk; s++) {
-        const size_t p = i * kk + s;
-        w.dz[p] = ks_dot(n, dyi, D->data + w.S[p] * D->tda);
-      }
-    }
     /* Group the pairs by unit (a counting sort, stable: ascending i within a unit). */
     KS_PRAGMA(omp single)
     {
@@ -642,20 +674,37 @@ static int ksparse_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix 
       for (size_t j = h; j > 0; j--) w.start[j] = w.start[j - 1]; /* back to the beginnings */
       w.start[0] = 0;
     }
-    /* Per unit j, its examples in ascending order (the same order whatever the
-     * number of threads): grad b_j += dz_ij, grad D_j += z_ij dy_i, grad W_j += dz_ij x_i.
-     * Each gradient row is read and written by one thread, once per batch. */
-    KS_PRAGMA(omp for schedule(dynamic, 16) nowait)
+    /* One sweep over the units: per unit j, its examples in ascending order
+     * (the same order whatever the number of threads), dz_ij = dy_i . D_j,
+     * grad b_j += dz_ij, grad D_j += z_ij dy_i, grad W_j += dz_ij x_i.  D_j is
+     * read once per batch and stays in L1 for its pairs (read per example
+     * instead, the kk rows of each example came from L3: 3200 row reads, 20
+     * MB, for a batch of 128 at k = 25); each gradient row is written by one
+     * thread, once.  dz_ij is the same ks_dot of the same rows as per
+     * example, so the same bits.  grad_write: the unit's first pair writes
+     * (0 + its terms), a unit with no pair gets zero rows; the rest adds: the
+     * same sums in the same order as into zeroed rows. */
+    KS_PRAGMA(omp for schedule(dynamic, 16))
     for (size_t j = 0; j < h; j++) {
-      double gbj = gb[j];
+      double gbj = gwrite ? 0.0 : gb[j];
+      const double *Dj = D->data + j * D->tda;
       double *gWj = gW->data + j * gW->tda, *gDj = gD->data + j * gD->tda;
-      for (uint32_t q = w.start[j]; q < w.start[j + 1]; q++) {
+      uint32_t q = w.start[j];
+      if (gwrite && q == w.start[j + 1]) {
+        memset(gWj, 0, n * sizeof *gWj);
+        if (!tied) memset(gDj, 0, n * sizeof *gDj);
+      }
+      for (int first = gwrite; q < w.start[j + 1]; q++, first = 0) {
         const size_t p = w.pair[q], i = p / kk;
-        const double a = w.Z[i * h + j], d = w.dz[p];
         const double *xi = x->data + i * x->tda, *dyi = dy->data + i * dy->tda;
+        const double a = w.Z[i * h + j], d = w.dz[p] = ks_dot(n, dyi, Dj);
         gbj += d;
         if (tied) { /* decoder z_ij dy_i and encoder dz_ij x_i land on the same row */
-          ks_axpy2(n, a, dyi, d, xi, gWj);
+          if (first) ks_set2(n, a, dyi, d, xi, gWj);
+          else ks_axpy2(n, a, dyi, d, xi, gWj);
+        } else if (first) {
+          ks_set1(n, a, dyi, gDj);
+          ks_set1(n, d, xi, gWj);
         } else {
           ks_axpy(n, a, dyi, gDj);
           ks_axpy(n, d, xi, gWj);
@@ -663,7 +712,7 @@ static int ksparse_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix 
       }
       gb[j] = gbj;
     }
-    /* dx_i += sum_{j in S_i} dz_ij W_j, per example. */
+    /* dx_i += sum_{j in S_i} dz_ij W_j, per example (after the sweep's barrier: dz). */
     if (dx) {
       KS_PRAGMA(omp for schedule(static))
       for (size_t i = 0; i < m; i++) {
@@ -705,7 +754,7 @@ static const sae_type ksparse_type = {
   .citation = "Makhzani & Frey, k-Sparse Autoencoders, ICLR 2014 (arXiv 1312.5663), "
               "section 2, Algorithm 1; init N(0, 0.01^2) section 4",
   .hparams = ksparse_hparams,
-  .flags = SAE_TYPE_NONSMOOTH,
+  .flags = SAE_TYPE_NONSMOOTH | SAE_TYPE_GRAD_WRITE,
   .state_size = sizeof(ks_state),
   .setup = ksparse_setup,
   .retune = ksparse_retune,

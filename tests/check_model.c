@@ -125,6 +125,31 @@ START_TEST(test_batch_sizes) {
 }
 END_TEST
 
+/* The host zeroes each gradient tensor just before its first writer in
+ * backward order (model.c, gfresh), not the block up front: a gradient block
+ * full of NaN before an eval gives the same bits as a zeroed one, with the
+ * decoder tied to the encoder (two writers of W) and weight decay (added
+ * after backward). */
+START_TEST(test_grad_unzeroed) {
+  sae_error e = {0, ""};
+  sae_model *m = encoder(_i, 1, &e);
+  gsl_matrix *x = gsl_matrix_alloc(5, 8);
+  fill(x, rng);
+  sae_batch b = {5, x, x, NULL, SAE_MODE_TRAIN};
+  double c;
+  gsl_vector *g = sae_model_grad(m), *g0 = gsl_vector_alloc(g->size);
+  gsl_vector_set_zero(g);
+  ck_assert_int_eq(sae_model_eval(m, &b, &c, &e), 0);
+  gsl_vector_memcpy(g0, g);
+  gsl_vector_set_all(g, NAN);
+  ck_assert_int_eq(sae_model_eval(m, &b, &c, &e), 0);
+  ck_assert(memcmp(g->data, g0->data, g->size * sizeof *g->data) == 0);
+  gsl_vector_free(g0);
+  gsl_matrix_free(x);
+  sae_model_free(m);
+}
+END_TEST
+
 /* Same seed, same initial parameters; another seed, others. */
 START_TEST(test_seeded_init) {
   sae_error e = {0, ""};
@@ -364,6 +389,7 @@ static Suite *model_suite(void) {
   tcase_add_checked_fixture(errors, setup, teardown);
   tcase_add_test(core, test_param_counts);
   tcase_add_test(core, test_hand_values);
+  tcase_add_loop_test(core, test_grad_unzeroed, 0, 2);
   tcase_add_test(core, test_encode_decode);
   tcase_add_test(core, test_sgd_descends);
   tcase_add_test(limits, test_batch_sizes);

@@ -297,6 +297,74 @@ START_TEST(test_ksparse_paths_agree) {
 }
 END_TEST
 
+/* grad_write (plugin.h): a ksparse node that is the first writer of its
+ * gradients writes them, the host leaves them unzeroed.  (1) The written
+ * gradient has the same bits as the plugin's add into a zeroed block (its
+ * backward called again with grad_write = 0), with a third of x exactly 0
+ * so that -0.0 terms (0 times a negative dz) occur: written as 0 + v they
+ * are +0.0, as the add makes them.  (2) A gradient block full of NaN before
+ * the eval gives the same bits (every entry written: units off every support
+ * get zero rows).  (3) W (and all) shared by a second node "b" reading the
+ * input: b, first in backward order, writes; a, whose output nothing reads,
+ * finds them written and adds (zeros): the same bits again, NaN-filled
+ * before.  _i: bit 0 the dense twin, bit 1 untied. */
+START_TEST(test_ksparse_grad_write) {
+  enum { GM = 6, GN = 9, GH = 30 };
+  const int dense = _i & 1, tied = !(_i & 2);
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(rng, 2385);
+  const char *hn[] = {"n_hid", "k", "alpha", "init_scale", "tied", "dense"};
+  double hv[] = {GH, 2, 1, 0.4, tied, dense};
+  sae_model *m = one_node("ksparse", GN, 6, hn, hv, rng);
+  gsl_matrix *x = gsl_matrix_alloc(GM, GN), *R = gsl_matrix_alloc(GM, GN);
+  for (size_t i = 0; i < GM * GN; i++) {
+    x->data[i] = i % 3 == 0 ? 0.0 : gsl_rng_uniform(rng);
+    R->data[i] = gsl_ran_gaussian(rng, 1.0);
+  }
+  gsl_matrix b = tensor_of(m, "b", 0);
+  for (size_t j = 0; j < GH; j++) gsl_matrix_set(&b, 0, j, 0.1 * sin(2.385 * (double)j));
+  sae_batch bt = {GM, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_error e = {0, ""};
+  double cost;
+  gsl_vector *g = sae_model_grad(m), *g1 = gsl_vector_alloc(g->size);
+  ck_assert_msg(sae_model_eval_probe(m, &bt, R, NULL, &cost, &e) == 0, "%s", e.msg);
+  ck_assert_int_eq(sae_model_node(m, 0)->grad_write, 1);
+  gsl_vector_memcpy(g1, g);
+
+  /* (1) the add path by hand, on the forward just made (ksparse reads no y) */
+  sae_node *nd = (sae_node *)sae_model_node(m, 0); /* the model's own node */
+  gsl_vector_set_zero(g);
+  nd->grad_write = 0;
+  ck_assert_msg(nd->type->backward(nd, x, R, R, NULL) == 0, "%s", nd->msg);
+  ck_assert_msg(memcmp(g->data, g1->data, g->size * sizeof *g->data) == 0, "write vs add");
+
+  /* (2) */
+  gsl_vector_set_all(g, NAN);
+  ck_assert_msg(sae_model_eval_probe(m, &bt, R, NULL, &cost, &e) == 0, "%s", e.msg);
+  ck_assert_msg(memcmp(g->data, g1->data, g->size * sizeof *g->data) == 0, "NaN-filled");
+
+  /* (3) the same parameters, shared */
+  sae_model *m2 = sae_model_alloc(GN);
+  ck_assert_int_eq(sae_model_add(m2, test_type("ksparse"), "a", NULL, NULL, NULL, 6, hn, hv, &e), 0);
+  ck_assert_int_eq(sae_model_add(m2, test_type("ksparse"), "b", "input", NULL, "a", 6, hn, hv, &e), 0);
+  ck_assert_msg(sae_model_build(m2, rng, &e) == 0, "%s", e.msg);
+  ck_assert_uint_eq(sae_model_theta(m2)->size, sae_model_theta(m)->size);
+  gsl_vector_memcpy(sae_model_theta(m2), sae_model_theta(m));
+  gsl_vector_set_all(sae_model_grad(m2), NAN);
+  ck_assert_msg(sae_model_eval_probe(m2, &bt, R, NULL, &cost, &e) == 0, "%s", e.msg);
+  ck_assert_int_eq(sae_model_node(m2, 1)->grad_write, 1);
+  ck_assert_int_eq(sae_model_node(m2, 0)->grad_write, 0);
+  ck_assert_msg(memcmp(sae_model_grad(m2)->data, g1->data, g1->size * sizeof *g1->data) == 0,
+                "shared");
+  sae_model_free(m2);
+  gsl_vector_free(g1);
+  gsl_matrix_free(x);
+  gsl_matrix_free(R);
+  sae_model_free(m);
+  gsl_rng_free(rng);
+}
+END_TEST
+
 /* Ties, many of them: z = b
  * (x = 0) takes 11 distinct values over 200 units; the kept set is the twin's
  * (ties to the lower index), in TRAIN (k = 7) and EVAL (alpha k = 21). */
@@ -574,6 +642,7 @@ int main(void) {
   tcase_add_loop_test(core, test_ksparse_twin_eval, 0, 2);
   tcase_add_loop_test(core, test_ksparse_paths_agree, 0, 2);
   tcase_add_test(core, test_ksparse_usage);
+  tcase_add_loop_test(core, test_ksparse_grad_write, 0, 4);
   tcase_add_test(core, test_ksparse_ties);
   tcase_add_test(limits, test_topk_keep_all_and_zero);
   tcase_add_test(limits, test_ksparse_keep_all);
