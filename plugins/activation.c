@@ -64,18 +64,6 @@ static void act_pass(act_span_fn f, const gsl_matrix *a, const gsl_matrix *b, gs
       write);
 }
 
-/* out = v (write) or out += v, for the expression v of element j */
-#define ACT_STORE(write, out, v)                                 \
-  do {                                                           \
-    if (write) {                                                 \
-      SAE_EW_PRAGMA(omp simd)                                    \
-      for (size_t j = 0; j < n; j++) (out)[j] = (v);             \
-    } else {                                                     \
-      SAE_EW_PRAGMA(omp simd)                                    \
-      for (size_t j = 0; j < n; j++) (out)[j] += (v);            \
-    }                                                            \
-  } while (0)
-
 static void sigmoid_fwd_span(size_t n, const double *restrict x, const double *restrict unused,
                              double *restrict y, int write) {
   (void)unused;
@@ -85,7 +73,7 @@ static void sigmoid_fwd_span(size_t n, const double *restrict x, const double *r
 
 SAE_EW_CLONES static void sigmoid_bwd_span(size_t n, const double *restrict y, const double *restrict dy,
                              double *restrict dx, int write) {
-  ACT_STORE(write, dx, dy[j] * y[j] * (1.0 - y[j]));
+  SAE_EW_STORE(write, n, j, dx, dy[j] * y[j] * (1.0 - y[j]));
 }
 
 static void tanh_fwd_span(size_t n, const double *restrict x, const double *restrict unused,
@@ -97,7 +85,7 @@ static void tanh_fwd_span(size_t n, const double *restrict x, const double *rest
 
 SAE_EW_CLONES static void tanh_bwd_span(size_t n, const double *restrict y, const double *restrict dy,
                           double *restrict dx, int write) {
-  ACT_STORE(write, dx, dy[j] * (1.0 - y[j] * y[j]));
+  SAE_EW_STORE(write, n, j, dx, dy[j] * (1.0 - y[j] * y[j]));
 }
 
 SAE_EW_CLONES static void relu_fwd_span(size_t n, const double *restrict x, const double *restrict unused,
@@ -110,7 +98,7 @@ SAE_EW_CLONES static void relu_fwd_span(size_t n, const double *restrict x, cons
 
 SAE_EW_CLONES static void relu_bwd_span(size_t n, const double *restrict y, const double *restrict dy,
                           double *restrict dx, int write) {
-  ACT_STORE(write, dx, y[j] > 0.0 ? dy[j] : 0.0);
+  SAE_EW_STORE(write, n, j, dx, y[j] > 0.0 ? dy[j] : 0.0);
 }
 
 static void identity_fwd_span(size_t n, const double *restrict x, const double *restrict unused,
@@ -123,7 +111,7 @@ static void identity_fwd_span(size_t n, const double *restrict x, const double *
 SAE_EW_CLONES static void identity_bwd_span(size_t n, const double *restrict y, const double *restrict dy,
                               double *restrict dx, int write) {
   (void)y;
-  ACT_STORE(write, dx, dy[j]);
+  SAE_EW_STORE(write, n, j, dx, dy[j]);
 }
 
 static int act_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, act_span_fn f) {

@@ -129,13 +129,7 @@ static int se_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *
 SAE_EW_CLONES static void se_bwd_span(size_t n, const double *restrict x,
                                       const double *restrict t, double inv, double *restrict dx,
                                       int write) {
-  if (write) {
-    SAE_EW_PRAGMA(omp simd)
-    for (size_t j = 0; j < n; j++) dx[j] = (x[j] - t[j]) * inv;
-  } else {
-    SAE_EW_PRAGMA(omp simd)
-    for (size_t j = 0; j < n; j++) dx[j] += (x[j] - t[j]) * inv;
-  }
+  SAE_EW_STORE(write, n, j, dx, (x[j] - t[j]) * inv);
 }
 
 static int se_bwd(sae_node *nd, const gsl_matrix *x, const gsl_matrix *dy, gsl_matrix *dx,

@@ -41,7 +41,6 @@
  * No tensors, no state; n doubles of fixed workspace.
  */
 #include <math.h>
-#include <string.h>
 #include <gsl/gsl_matrix.h>
 #include <saelab/elementwise.h>
 #include <saelab/plugin.h>
@@ -110,12 +109,7 @@ static int kl_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *
 /* dxi = s (write) or dxi += s: one example's row */
 SAE_EW_CLONES static void kl_row(size_t n, const double *restrict s, double *restrict dxi,
                                  int write) {
-  if (write) {
-    memcpy(dxi, s, n * sizeof *s);
-    return;
-  }
-  SAE_EW_PRAGMA(omp simd)
-  for (size_t j = 0; j < n; j++) dxi[j] += s[j];
+  SAE_EW_STORE(write, n, j, dxi, s[j]);
 }
 
 /* dx += the term (backward), or dx = the term (backward_write) */

@@ -82,7 +82,7 @@
  *    written once per batch, the examples summed in ascending order; when the
  *    host asks, grad_write, the first pair writes instead of adding, so the
  *    host need not zero the gradient block); dx per example.  Examples and units are split over
- *    OpenMP threads when libgomp will not spin for long (ks_threads); every
+ *    OpenMP threads when libgomp will not spin for long (sae_omp_threads); every
  *    sum runs in a fixed order, so the result does not depend on the number
  *    of threads.  Row loops are `omp simd`, compiled for AVX-512, AVX2 and
  *    baseline x86-64 (target_clones); the lane order of ks_dot's sum depends
@@ -287,7 +287,7 @@ static const sae_hparam ksparse_hparams[] = {
 };
 
 typedef struct ks_state {
-  int threads; /* for the support kernels: ks_threads(), at the first forward; 0 before */
+  int threads; /* for the support kernels: sae_omp_threads(), at the first forward; 0 before */
   size_t kk;   /* units kept by the last forward; 0: no forward yet */
   size_t m;    /* its examples */
   sae_mode mode;
@@ -481,10 +481,6 @@ static void ks_mask_row(double *z, size_t h, const uint32_t *S, size_t kk) {
   }
 }
 
-/* Threads for the support kernels: sae_omp_threads (saelab/elementwise.h),
- * the policy every elementwise pass shares: omp_get_max_threads() only when
- * libgomp has been told not to spin for long, else 1. */
-static int ks_threads(void) { return sae_omp_threads(); }
 
 /* ---- ksparse: the type ------------------------------------------------------------ */
 
@@ -550,7 +546,9 @@ static int ksparse_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, dou
     return SAE_FAIL(nd, SAE_ESHAPE, "ksparse: %zu examples x %zu units kept: over 2^32 pairs, "
                     "split the batch", m, kk);
   st->kk = 0;
-  if (!st->threads) st->threads = ks_threads();
+  /* the policy every elementwise pass shares (saelab/elementwise.h):
+   * omp_get_max_threads() only when libgomp will not spin for long, else 1 */
+  if (!st->threads) st->threads = sae_omp_threads();
   const ks_ws w = ks_layout(nd, m, kk);
 
   /* Z = 1 b + x W^T (W stored n_hid x n_in): one dgemm. */

@@ -633,7 +633,7 @@ int sae_model_eval_probe(sae_model *m, const sae_batch *b, const gsl_matrix *pro
     node_rec *r = &m->node[i];
     if (is_reg(r)) continue;
     if (!r->aliased && m->fresh[i]) { /* nothing flowed back into it: dy = 0 */
-      gsl_matrix_set_zero(&r->dy);
+      zero_matrix(&r->dy);
       m->fresh[i] = 0;
     }
     const gsl_matrix *x = r->input < 0 ? b->x : &m->node[r->input].y;
@@ -642,7 +642,7 @@ int sae_model_eval_probe(sae_model *m, const sae_batch *b, const gsl_matrix *pro
     if (r->input >= 0) {
       const size_t s = store(m, (size_t)r->input);
       if (m->fresh[s] && !(write = r->nd.type->backward_write != NULL))
-        gsl_matrix_set_zero(&m->node[s].dy);
+        zero_matrix(&m->node[s].dy);
       m->fresh[s] = 0;
     }
     r->nd.grad_write = grads_first_writer(m, r);

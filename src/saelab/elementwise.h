@@ -139,6 +139,22 @@ static inline size_t sae_ew_len(const sae_ew_plan *p, size_t s) {
   return p->total - start < p->len ? p->total - start : p->len;
 }
 
+/* ---- write or add ------------------------------------------------------------------
+ * out[j] = v (write) or out[j] += v (add), for j in [0, n), v an expression of
+ * the index j: the two ways a backward pass stores its result (plugin.h:
+ * backward adds into dx, backward_write writes it).  One branch per span,
+ * outside the loops, so each loop vectorises. */
+#define SAE_EW_STORE(write, n, j, out, v)                       \
+  do {                                                          \
+    if (write) {                                                \
+      SAE_EW_PRAGMA(omp simd)                                   \
+      for (size_t j = 0; j < (n); j++) (out)[j] = (v);          \
+    } else {                                                    \
+      SAE_EW_PRAGMA(omp simd)                                   \
+      for (size_t j = 0; j < (n); j++) (out)[j] += (v);         \
+    }                                                           \
+  } while (0)
+
 /* ---- sigmoid ---------------------------------------------------------------------- */
 
 /* y = 1 / (1 + exp(-x)) with libm's exp: the reference (the twin the tests
