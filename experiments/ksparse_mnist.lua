@@ -56,7 +56,7 @@ Without `seeds`, the run's own seed (`--seed N`, default 1).
 local sae = require "sae"
 
 local quick = sae.arg("quick", false)
-local epochs = sae.arg("epochs", quick and 2 or 250)
+local epochs = sae.arg("epochs", quick and 2 or 100)
 local ks_arg = sae.arg("ks", "40,25,10")
 local alphas_arg = sae.arg("alphas", "2,3,4")
 local n_hid = sae.arg("hidden", 1000)
