@@ -1011,13 +1011,14 @@ int sae_model_eval_f32(sae_model *m, const sae_batch *b, double *cost, sae_error
   if (!m->theta32)
     return sae_error_set(e, SAE_ESTATE, "float32 evaluation before sae_model_f32_alloc");
   if ((rc = reserve32(m, b->m, e))) return rc;
+  /* b's own x32 and target32 are not read: callers fill sae_batch field by
+   * field, and one written before the fields existed leaves them garbage */
   sae_batch *fb = &m->batch32;
   *fb = *b;
-  if (!b->x32) {
-    to_float(b->x, &m->x32);
-    fb->x32 = &m->x32;
-  }
-  if (b->target && !b->target32) {
+  to_float(b->x, &m->x32);
+  fb->x32 = &m->x32;
+  fb->target32 = NULL;
+  if (b->target) {
     if (b->target == b->x) { /* an autoencoder: the same numbers, converted once */
       fb->target32 = fb->x32;
     } else {

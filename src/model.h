@@ -136,7 +136,8 @@ gsl_vector_float *sae_model_grad32(sae_model *m);
 void sae_model_f32_load(sae_model *m);
 void sae_model_f32_store(sae_model *m);
 /* sae_model_eval in float32 over theta32: b's x (and target) converted to
- * float into buffers of the model (or b->x32, b->target32 when set), every
+ * float into buffers of the model (b->x32 and b->target32 are not read: the
+ * host sets them in its own copy of the batch, which the nodes see), every
  * node's forward_f32 then backward_f32, the same plan as the double pass
  * (PASSTHROUGH aliasing, first writers of dy and of gradients); the
  * gradient lands in grad32.  Every node's float output stays readable
