@@ -131,9 +131,9 @@ typedef struct sae_batch {
   const size_t *labels;     /* m class labels in 0..n_classes-1, or NULL */
   sae_mode mode;
   /* Appended (ABI 1 grows): the same batch in float32, set by the host for
-   * the float32 calls (forward_f32, backward_f32, update_f32; NULL
-   * otherwise): x32 m x n_data, target32 m x n or NULL.  x and target stay
-   * valid beside them. */
+   * the float32 calls (forward_f32, backward_f32, update_f32; not to be
+   * read by the others, whose batch may not set them): x32 m x n_data,
+   * target32 m x n or NULL.  x and target stay valid beside them. */
   const gsl_matrix_float *x32;
   const gsl_matrix_float *target32;
 } sae_batch;
