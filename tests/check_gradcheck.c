@@ -394,6 +394,11 @@ END_TEST
 START_TEST(test_model_legacy) {
   sae_registry *fx = fixture("legacy.so");
   ck_assert_ptr_null(sae_registry_find(fx, "legacy_sq")->backward_write);
+  /* nor the float32 path appended after it: read as NULL, no float path */
+  ck_assert_ptr_null(sae_registry_find(fx, "legacy_sq")->forward_f32);
+  ck_assert_ptr_null(sae_registry_find(fx, "legacy_sq")->backward_f32);
+  ck_assert(!sae_type_has_f32(sae_registry_find(fx, "legacy_sq")));
+  ck_assert(sae_type_has_f32(sae_registry_find(reg, "ksparse")));
   gsl_rng *rng = seeded(16);
   sae_model *m = sae_model_alloc(6);
   add_node(m, reg, "dense", "enc", NULL, "n_out", 4);
