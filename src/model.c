@@ -1021,8 +1021,8 @@ int sae_model_eval_f32(sae_model *m, const sae_batch *b, double *cost, sae_error
   if (b->target) {
     if (b->target == b->x) { /* an autoencoder: the same numbers, converted once */
       fb->target32 = fb->x32;
-    } else {
-      if (!m->tbuf32 || b->target->size2 > m->tbuf32->size2)
+    } else if (m->tbuf32) { /* without it no node reads a target: none is converted */
+      if (b->target->size2 > m->tbuf32->size2)
         return sae_error_set(e, SAE_ESHAPE, "target has %zu columns, no loss compares with as "
                              "many", b->target->size2);
       m->t32 = gsl_matrix_float_submatrix(m->tbuf32, 0, 0, b->m, b->target->size2).matrix;
