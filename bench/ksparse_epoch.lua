@@ -62,10 +62,18 @@ MFLOP at 31 GFLOP/s): the step alone is 8-45 % of the encoder product,
 and only fusing the gradient into the step (g never stored: 19 MB) or
 lazy momentum would lower it.
 
+**Float32** (issue 14, item 4: the fp32 epoch at most 0.6x the fp64 one in
+the same run): `precision=32` trains the sparse path with `sae.train`'s
+`precision = 32` (float copies of the weights, sgemm, doc/design.md §11);
+`precision=both` trains it in fp64, then the same epochs from the same
+weights and shuffles in fp32, and reports the ratio of their best epochs
+(and how far their costs drift apart); the breakdown adds the fp32 step.
+
 Arguments: `m` (examples, default 60000), `epochs` (sparse, default 4),
 `dense_epochs` (default 2; 0 skips the twin), `reps` (timed batches per
 breakdown item, default 100), `clock` (wall, default, or cpu: process CPU
-time, for single-threaded runs on a loaded machine).
+time, for single-threaded runs on a loaded machine), `precision` (64,
+default; 32; or both).
 ]]
 local sae = require "sae"
 local bench = require "sae.bench"
@@ -74,6 +82,10 @@ local m = sae.arg("m", 60000)
 local epochs = sae.arg("epochs", 4)
 local dense_epochs = sae.arg("dense_epochs", 2)
 local reps = sae.arg("reps", 100)
+local precision = sae.arg("precision", "64") -- a string: "both" is one
+precision = tonumber(precision) or precision
+assert(precision == 64 or precision == 32 or precision == "both",
+       "precision must be 64, 32 or both")
 local n_hid, k, batch = 1000, 25, 128
 -- clock=cpu: process CPU time (os.clock) instead of wall time, for runs on
 -- one thread (OPENBLAS_NUM_THREADS=1, no OMP_WAIT_POLICY): on a loaded
@@ -144,14 +156,14 @@ local function time_enc_epoch()
 end
 enc:forward(xb)
 
-local function time_epochs(dense, n)
+local function time_epochs(dense, n, bits)
   local net = build(dense)
   local usage = net:param("ks", "usage")
   local times, costs, dead = {}, {}, {}
   sae.seed(4711) -- the same shuffles for both paths
   local t_prev = clock()
   sae.train(net, X, {epochs = n, batch = batch, lr = 0.01, momentum = 0.9, quiet = true,
-                     on_epoch = function(epoch, cost)
+                     precision = bits, on_epoch = function(epoch, cost)
                        local t = clock()
                        times[epoch], costs[epoch] = t - t_prev, cost
                        dead[epoch] = dead_units(usage)
@@ -165,20 +177,24 @@ end
 -- ---- epochs ------------------------------------------------------------------------
 
 local rows, results = {}, {}
-local paths = {{0, "sparse", epochs}}
-if dense_epochs > 0 then paths[2] = {1, "dense (twin)", dense_epochs} end
+-- {dense, name, epochs, precision, metric key}
+local paths = {}
+if precision ~= 32 then paths[1] = {0, "sparse", epochs, 64, "sparse"} end
+if precision == 32 then paths[1] = {0, "sparse (fp32)", epochs, 32, "sparse"} end
+if precision == "both" then paths[2] = {0, "sparse (fp32)", epochs, 32, "sparse_fp32"} end
+if dense_epochs > 0 then paths[#paths + 1] = {1, "dense (twin)", dense_epochs, 64, "dense"} end
 local nets = {}
 for _, p in ipairs(paths) do
-  local dense, name, n = p[1], p[2], p[3]
-  local net, times, costs, dead = time_epochs(dense, n)
+  local dense, name, n, bits = p[1], p[2], p[3], p[4]
+  local net, times, costs, dead = time_epochs(dense, n, bits)
   nets[name] = net
   local best = math.min(table.unpack(times))
   local r = {best = best, median = median(times), first = times[1], gflops = flops / best / 1e9,
              costs = costs, dead = dead}
-  results[name] = r
   rows[#rows + 1] = {name, n, best, r.median, times[1], r.gflops, r.gflops / peak,
                      costs[#costs], dead[#dead]}
-  local key = dense == 1 and "dense" or "sparse"
+  local key = p[5]
+  results[key] = r
   sae.report.metric("seconds_per_epoch_" .. key, best)
   sae.report.metric("seconds_per_epoch_median_" .. key, r.median)
   sae.report.metric("gflops_" .. key, r.gflops)
@@ -193,7 +209,7 @@ sae.report.table{
             "GFLOP/s (useful, best)", "fraction of peak", "last epoch's cost", "dead units"},
   rows = rows, fmt = "%.4g"}
 
-local s, d = results.sparse, results["dense (twin)"]
+local s, d, f = results.sparse, results.dense, results.sparse_fp32
 local enc_epoch = enc_epoch_best
 local ratio = s.best / enc_epoch
 sae.report.metric("encoder_dgemm_seconds_per_epoch", enc_epoch)
@@ -212,6 +228,20 @@ if d then
   sae.report.text(string.format(
     "Same seed, same shuffles: the epoch costs of the two paths differ by at most %.2g "
     .. "(relative); the sparse path is %.1fx faster per epoch.", worst, d.best / s.best))
+end
+
+if f then
+  local worst = 0
+  for e = 1, math.min(#s.costs, #f.costs) do
+    worst = math.max(worst, math.abs(s.costs[e] - f.costs[e]) / s.costs[e])
+  end
+  sae.report.metric("ratio_fp32_to_fp64", f.best / s.best)
+  sae.report.metric("cost_rel_diff_fp32_vs_fp64", worst)
+  sae.report.text(string.format(
+    "**fp32 / fp64 epoch = %.3f** (target <= 0.6): best fp32 epoch %.3f s (median %.3f) "
+    .. "against the best fp64 epoch %.3f s (median %.3f), the same weights and shuffles, "
+    .. "run one after the other; their epoch costs differ by at most %.2g (relative).",
+    f.best / s.best, f.best, f.median, s.best, s.median, worst))
 end
 
 -- ---- where the time goes: one batch of 128, best of `reps` ----------------------------
@@ -236,7 +266,7 @@ local brows = {}
 for _, p in ipairs(paths) do
   local name = p[2]
   local net = nets[name]
-  local opt = sae.sgd(net, {lr = 0.01, momentum = 0.9})
+  local opt = sae.sgd(net, {lr = 0.01, momentum = 0.9, precision = p[4]})
   local t_enc, t_fwd, t_eval, t_step = best_of_interleaved{
     function() enc:forward(xb) end, function() net:forward(xb) end,
     function() net:eval(xb) end, function() opt:step(xb) end}
@@ -249,10 +279,13 @@ for _, p in ipairs(paths) do
     {"one SGD step in all", t_step},
     {"outside the encoder dgemm (step - encoder)", t_step - t_enc},
   }
+  if p[4] == 32 then -- forward and eval run in fp64 (only the step has a float path)
+    items = {items[1], {"one fp32 SGD step in all", t_step}, items[6]}
+  end
   for _, it in ipairs(items) do
     brows[#brows + 1] = {name, it[1], 1e3 * it[2], it[2] * per}
   end
-  if name == "sparse" then
+  if p[5] == "sparse" then
     sae.report.metric("batch_ms_encoder", 1e3 * t_enc)
     sae.report.metric("batch_ms_step", 1e3 * t_step)
     sae.report.metric("batch_ratio_step_to_encoder", t_step / t_enc)

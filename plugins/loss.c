@@ -37,6 +37,11 @@
  * squared_error's passes run over saelab/elementwise.h's spans and threads;
  * its sum is per example (one double of workspace per example), then over
  * the examples in order: the same cost on any thread count.
+ *
+ * squared_error has a float32 path too (forward_f32, backward_f32: sae.sgd's
+ * precision = 32): x, t and dx in float, the differences taken in float,
+ * their squares summed in double (a sum of 100k terms in float would lose
+ * the cost's last digits for nothing: the pass is bound by memory).
  */
 #include <math.h>
 #include <gsl/gsl_matrix.h>
@@ -165,6 +170,98 @@ static int se_backward_write(sae_node *nd, const gsl_matrix *x, const gsl_matrix
   return se_bwd(nd, x, dy, dx, 1);
 }
 
+/* ---- squared_error in float32 ------------------------------------------------- */
+
+/* The float target of the batch in flight, checked against x. */
+static int loss_target_f32(sae_node *nd, const gsl_matrix_float *x, const gsl_matrix_float **t) {
+  const size_t m = x->size1;
+  if (x->size2 != nd->n_in)
+    return SAE_FAIL(nd, SAE_ESHAPE, "squared_error: x is %zu x %zu, expected %zu x %zu", m,
+                    x->size2, m, nd->n_in);
+  if (!nd->batch || !nd->batch->target32)
+    return SAE_FAIL(nd, SAE_ESHAPE, "squared_error: no float32 target in the batch "
+                    "(expected %zu x %zu)", m, nd->n_in);
+  *t = nd->batch->target32;
+  if ((*t)->size1 != m || (*t)->size2 != nd->n_in)
+    return SAE_FAIL(nd, SAE_ESHAPE, "squared_error: target is %zu x %zu, expected %zu x %zu",
+                    (*t)->size1, (*t)->size2, m, nd->n_in);
+  return SAE_OK;
+}
+
+static int loss_same_f32(sae_node *nd, const gsl_matrix_float *x, const gsl_matrix_float *a,
+                         const char *a_name) {
+  if (a->size1 != x->size1 || a->size2 != x->size2)
+    return SAE_FAIL(nd, SAE_ESHAPE, "squared_error: x is %zu x %zu but %s is %zu x %zu",
+                    x->size1, x->size2, a_name, a->size1, a->size2);
+  return SAE_OK;
+}
+
+/* se_row in float: d = x - t in float, d^2 summed in double (8 partial sums). */
+SAE_EW_CLONES static double se_row_f32(size_t n, const float *restrict x,
+                                       const float *restrict t) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sum = 0.0;
+  size_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (size_t k = 0; k < 8; k++) {
+      const double d = (double)(x[j + k] - t[j + k]);
+      acc[k] += d * d;
+    }
+  for (; j < n; j++) {
+    const double d = (double)(x[j] - t[j]);
+    sum += d * d;
+  }
+  for (size_t k = 0; k < 8; k++) sum += acc[k];
+  return sum;
+}
+
+static int se_forward_f32(sae_node *nd, const gsl_matrix_float *x, gsl_matrix_float *y,
+                          double *cost) {
+  const size_t m = x->size1, n = x->size2;
+  const gsl_matrix_float *t;
+  int rc = loss_target_f32(nd, x, &t);
+  if (rc || (rc = loss_same_f32(nd, x, y, "y"))) return rc;
+  double *row = nd->ws; /* m: the sum of each example */
+  const int nt = sae_ew_threads(m * n);
+  (void)nt;
+  SAE_EW_PRAGMA(omp parallel for if(nt > 1) num_threads(nt) schedule(static))
+  for (size_t i = 0; i < m; i++)
+    row[i] = se_row_f32(n, x->data + i * x->tda, t->data + i * t->tda);
+  double sum = 0.0;
+  for (size_t i = 0; i < m; i++) sum += row[i];
+  const double scale = nd->hp[SE_MEAN] != 0 ? (double)m : 1.0;
+  *cost += sum / (2.0 * scale);
+  return SAE_OK;
+}
+
+/* se_bwd_span in float */
+SAE_EW_CLONES static void se_bwd_span_f32(size_t n, const float *restrict x,
+                                          const float *restrict t, float inv,
+                                          float *restrict dx, int write) {
+  SAE_EW_STORE(write, n, j, dx, (x[j] - t[j]) * inv);
+}
+
+static int se_backward_f32(sae_node *nd, const gsl_matrix_float *x, const gsl_matrix_float *y,
+                           const gsl_matrix_float *dy, gsl_matrix_float *dx, int write) {
+  const size_t m = x->size1;
+  const gsl_matrix_float *t;
+  (void)y;
+  if (!dx) return SAE_OK;
+  int rc = loss_target_f32(nd, x, &t);
+  if (rc || (rc = loss_same_f32(nd, x, dy, "dy")) || (rc = loss_same_f32(nd, x, dx, "dx")))
+    return rc;
+  const double scale = nd->hp[SE_MEAN] != 0 ? (double)m : 1.0;
+  const size_t tdas[3] = {x->tda, t->tda, dx->tda};
+  const sae_ew_plan p = sae_ew_plan_for(m, x->size2, tdas, 3);
+  const int nt = sae_ew_threads(p.total);
+  (void)nt;
+  SAE_EW_PRAGMA(omp parallel for if(nt > 1) num_threads(nt) schedule(static))
+  for (size_t s = 0; s < p.count; s++)
+    se_bwd_span_f32(sae_ew_len(&p, s), x->data + sae_ew_off(&p, s, x->tda),
+                    t->data + sae_ew_off(&p, s, t->tda), (float)(1.0 / scale),
+                    dx->data + sae_ew_off(&p, s, dx->tda), write);
+  return SAE_OK;
+}
+
 /* ---- cross_entropy ---------------------------------------------------------- */
 
 static int ce_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *cost) {
@@ -218,6 +315,8 @@ static const sae_type loss_se = {
   .forward = se_forward,
   .backward = se_backward,
   .backward_write = se_backward_write,
+  .forward_f32 = se_forward_f32,
+  .backward_f32 = se_backward_f32,
 };
 
 static const sae_type loss_ce = {

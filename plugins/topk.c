@@ -172,7 +172,7 @@ static int tk_check(sae_node *nd, const char *who, double k, double alpha, size_
     return SAE_FAIL(nd, SAE_EHPARAM, "%s: k = %g must be a whole number >= 1", who, k);
   if (k > (double)n)
     return SAE_FAIL(nd, SAE_EHPARAM, "%s: k = %g is larger than %s %zu", who, k, n_name, n);
-  size_t kk = tk_kept(k, alpha, &(sae_batch){0, NULL, NULL, NULL, SAE_MODE_EVAL});
+  size_t kk = tk_kept(k, alpha, &(sae_batch){0, NULL, NULL, NULL, SAE_MODE_EVAL, NULL, NULL});
   if (kk > n)
     return SAE_FAIL(nd, SAE_EHPARAM,
                     "%s: alpha = %g keeps floor(alpha*k) = %zu units in EVAL, more than %s %zu:"
@@ -292,27 +292,9 @@ typedef struct ks_state {
   size_t m;    /* its examples */
   sae_mode mode;
   int dense;   /* its path (the ws layout backward reads) */
+  int f32;     /* 1: it ran in float32 (forward_f32): ws holds floats */
 } ks_state;
 
-/* The workspace of a batch of m examples keeping kk units (see the top of the file). */
-typedef struct ks_ws {
-  double *Z;       /* m x h: Z (dense path: Z_S after forward) */
-  double *dz;      /* sparse: m x kk, dz_i on S_i; dense: m x h, dZ */
-  uint32_t *S;     /* m x kk: S_i ascending */
-  uint32_t *pair;  /* m kk: pairs p = i kk + s grouped by unit j = S[p] (sparse backward) */
-  uint32_t *start; /* h + 1: unit j's pairs are pair[start[j] .. start[j+1]) */
-} ks_ws;
-
-static ks_ws ks_layout(const sae_node *nd, size_t m, size_t kk) {
-  const size_t h = (size_t)nd->hp[KS_N_HID];
-  ks_ws w;
-  w.Z = nd->ws;
-  w.dz = nd->ws + m * h;
-  w.S = (uint32_t *)(nd->ws + 2 * m * h);
-  w.pair = w.S + m * kk;
-  w.start = w.pair + m * kk;
-  return w;
-}
 
 static int ks_tied(const sae_node *nd) { return nd->hp[KS_TIED] != 0; }
 static size_t ks_usage(const sae_node *nd) { return ks_tied(nd) ? KS_V : KS_V + 1; }
@@ -335,78 +317,6 @@ static size_t ks_usage(const sae_node *nd) { return ks_tied(nd) ? KS_V : KS_V + 
 #define KS_PRAGMA(x)
 #endif
 
-/* y += a u */
-KS_CLONES static void ks_axpy(size_t n, double a, const double *restrict u, double *restrict y) {
-  KS_PRAGMA(omp simd)
-  for (size_t t = 0; t < n; t++) y[t] += a * u[t];
-}
-
-/* y += a u + c v */
-KS_CLONES static void ks_axpy2(size_t n, double a, const double *restrict u, double c,
-                               const double *restrict v, double *restrict y) {
-  KS_PRAGMA(omp simd)
-  for (size_t t = 0; t < n; t++) y[t] += a * u[t] + c * v[t];
-}
-
-/* The first writes into a gradient row (grad_write, plugin.h): y = 0 + ...,
- * the very sum the add makes into a zeroed row (0.0 + -0.0 is +0.0: a bare
- * store would keep the -0.0 of a zero pixel times a negative dz). */
-/* y = 0 + u */
-KS_CLONES static void ks_set(size_t n, const double *restrict u, double *restrict y) {
-  KS_PRAGMA(omp simd)
-  for (size_t t = 0; t < n; t++) y[t] = 0.0 + u[t];
-}
-
-/* y = 0 + a u */
-KS_CLONES static void ks_set1(size_t n, double a, const double *restrict u, double *restrict y) {
-  KS_PRAGMA(omp simd)
-  for (size_t t = 0; t < n; t++) y[t] = 0.0 + a * u[t];
-}
-
-/* y = 0 + (a u + c v) */
-KS_CLONES static void ks_set2(size_t n, double a, const double *restrict u, double c,
-                              const double *restrict v, double *restrict y) {
-  KS_PRAGMA(omp simd)
-  for (size_t t = 0; t < n; t++) y[t] = 0.0 + (a * u[t] + c * v[t]);
-}
-
-/* u . v */
-KS_CLONES static double ks_dot(size_t n, const double *restrict u, const double *restrict v) {
-  double d = 0.0;
-  KS_PRAGMA(omp simd reduction(+:d))
-  for (size_t t = 0; t < n; t++) d += u[t] * v[t];
-  return d;
-}
-
-/* y += u */
-KS_CLONES static void ks_add(size_t n, const double *restrict u, double *restrict y) {
-  KS_PRAGMA(omp simd)
-  for (size_t t = 0; t < n; t++) y[t] += u[t];
-}
-
-/* ---- ksparse: selection ---------------------------------------------------------- */
-
-/* 1 if every z[0..n) is finite (z * 0 is 0 for finite z, NaN otherwise). */
-KS_CLONES static int ks_finite(size_t n, const double *restrict z) {
-  double acc = 0.0;
-  KS_PRAGMA(omp simd reduction(+:acc))
-  for (size_t t = 0; t < n; t++) acc += z[t] * 0.0;
-  return acc == 0.0;
-}
-
-static void ks_sift(const double *v, uint32_t *hp, size_t kk, size_t p) {
-  for (;;) {
-    size_t l = 2 * p + 1, r = l + 1, w = p;
-    if (l < kk && tk_ahead(v, hp[w], hp[l])) w = l;
-    if (r < kk && tk_ahead(v, hp[w], hp[r])) w = r;
-    if (w == p) return;
-    uint32_t t = hp[p];
-    hp[p] = hp[w];
-    hp[w] = t;
-    p = w;
-  }
-}
-
 static int ks_cmp_u32(const void *a, const void *b) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
   return (x > y) - (x < y);
@@ -415,72 +325,6 @@ static int ks_cmp_u32(const void *a, const void *b) {
 /* Up to this many kept units, selection keeps them in a sorted array;
  * beyond, in a heap (tk_select's method). */
 #define KS_SORTED_MAX 128
-
-/* S[0..kk) = the kk units of z[0..h) ahead of all others, ascending; v is
- * scratch for kk doubles.  Returns 0, or j+1 if z[j] is not finite.
- *
- * One scan; every unit already kept has a lower index than the one scanned,
- * so a tie never displaces it and one comparison with thr, the value of the
- * unit furthest behind, decides.  For values in random order about
- * kk ln(h / kk) units enter (92 for 25 of 1000).  Up to KS_SORTED_MAX kept
- * units S and v hold them sorted (best first) and an entry shifts the worse
- * ones down: a predictable loop, where a heap's sift mispredicts a branch at
- * every level. */
-static size_t ks_select(const double *z, size_t h, size_t kk, uint32_t *S, double *v) {
-  if (!ks_finite(h, z))
-    for (size_t j = 0; j < h; j++)
-      if (!isfinite(z[j])) return j + 1;
-  if (kk == h) {
-    for (size_t s = 0; s < kk; s++) S[s] = (uint32_t)s;
-    return 0;
-  }
-  if (kk <= KS_SORTED_MAX) {
-    for (size_t j = 0; j < kk; j++) { /* insertion sort of the first kk */
-      size_t p = j;
-      for (; p > 0 && v[p - 1] < z[j]; p--) v[p] = v[p - 1], S[p] = S[p - 1];
-      v[p] = z[j], S[p] = (uint32_t)j;
-    }
-    double thr = v[kk - 1];
-    for (size_t j = kk; j < h; j++) {
-      if (!(z[j] > thr)) continue;
-      size_t p = kk - 1;
-      for (; p > 0 && v[p - 1] < z[j]; p--) v[p] = v[p - 1], S[p] = S[p - 1];
-      v[p] = z[j], S[p] = (uint32_t)j;
-      thr = v[kk - 1];
-    }
-    for (size_t s = 1; s < kk; s++) { /* ascending indices */
-      uint32_t u = S[s];
-      size_t t = s;
-      for (; t > 0 && S[t - 1] > u; t--) S[t] = S[t - 1];
-      S[t] = u;
-    }
-    return 0;
-  }
-  for (size_t s = 0; s < kk; s++) S[s] = (uint32_t)s; /* a heap, the root furthest behind */
-  for (size_t p = kk / 2; p-- > 0;) ks_sift(z, S, kk, p);
-  double thr = z[S[0]];
-  for (size_t j = kk; j < h; j++)
-    if (z[j] > thr) {
-      S[0] = (uint32_t)j;
-      ks_sift(z, S, kk, 0);
-      thr = z[S[0]];
-    }
-  qsort(S, kk, sizeof *S, ks_cmp_u32);
-  return 0;
-}
-
-/* Zero row z[0..h) outside the ascending support S[0..kk). */
-static void ks_mask_row(double *z, size_t h, const uint32_t *S, size_t kk) {
-  size_t s = 0;
-  for (size_t j = 0; j < h; j++) {
-    if (s < kk && S[s] == j) {
-      s++;
-      continue;
-    }
-    z[j] = 0.0;
-  }
-}
-
 
 /* ---- ksparse: the type ------------------------------------------------------------ */
 
@@ -514,10 +358,12 @@ static int ksparse_setup(sae_node *nd) {
   return SAE_OK;
 }
 
-static int ksparse_shape(sae_node *nd, const gsl_matrix *x, const gsl_matrix *a, const char *name) {
-  if (x->size2 != nd->n_in || a->size1 != x->size1 || a->size2 != nd->n_in)
+/* x is m x n_in (xr x xc) and so is a (ar x ac), in either precision. */
+static int ksparse_shape(sae_node *nd, size_t xr, size_t xc, size_t ar, size_t ac,
+                         const char *name) {
+  if (xc != nd->n_in || ar != xr || ac != nd->n_in)
     return SAE_FAIL(nd, SAE_ESHAPE, "ksparse: x is %zu x %zu, %s %zu x %zu; expected m x %zu",
-                    x->size1, x->size2, name, a->size1, a->size2, nd->n_in);
+                    xr, xc, name, ar, ac, nd->n_in);
   for (size_t t = 0; t < nd->n_tensors; t++)
     if (nd->trans[t])
       return SAE_FAIL(nd, SAE_ETYPE,
@@ -526,223 +372,57 @@ static int ksparse_shape(sae_node *nd, const gsl_matrix *x, const gsl_matrix *a,
   return SAE_OK;
 }
 
-/* Every row of the m x n matrix at A (row stride lda) = v. */
-static void ks_fill_rows(double *A, size_t m, size_t n, size_t lda, const double *v) {
-  for (size_t i = 0; i < m; i++) memcpy(A + i * lda, v, n * sizeof *v);
-}
 
-static int ksparse_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *cost) {
-  const size_t m = x->size1, n = nd->n_in, h = (size_t)nd->hp[KS_N_HID];
-  const size_t kk = tk_kept(nd->hp[KS_K], nd->hp[KS_ALPHA], nd->batch);
-  const int dense = nd->hp[KS_DENSE] != 0;
-  const gsl_matrix *W = &nd->param[KS_W], *D = &nd->param[ks_tied(nd) ? KS_W : KS_V];
-  const double *b = nd->param[KS_B].data, *b_dec = nd->param[KS_B_DEC].data;
-  ks_state *st = nd->state;
-  int rc = ksparse_shape(nd, x, y, "y");
-  (void)cost;
-  if (rc) return rc;
-  if (kk > h) return SAE_FAIL(nd, SAE_EHPARAM, "ksparse: keeps %zu of n_hid = %zu units", kk, h);
-  if ((double)m * (double)kk >= 4294967295.0)
-    return SAE_FAIL(nd, SAE_ESHAPE, "ksparse: %zu examples x %zu units kept: over 2^32 pairs, "
-                    "split the batch", m, kk);
-  st->kk = 0;
-  /* the policy every elementwise pass shares (saelab/elementwise.h):
-   * omp_get_max_threads() only when libgomp will not spin for long, else 1 */
-  if (!st->threads) st->threads = sae_omp_threads();
-  const ks_ws w = ks_layout(nd, m, kk);
+#define KS_SHAPE(nd, x, a, name) \
+  ksparse_shape(nd, (x)->size1, (x)->size2, (a)->size1, (a)->size2, name)
 
-  /* Z = 1 b + x W^T (W stored n_hid x n_in): one dgemm. */
-  gsl_matrix_view Z = gsl_matrix_view_array(w.Z, m, h);
-  ks_fill_rows(w.Z, m, h, h, b);
-  if ((rc = gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, x, W, 1.0, &Z.matrix)))
-    return SAE_FAIL(nd, rc, "ksparse: x W^T: shapes do not fit");
+/* The kernels, once in source, twice in the object: double then float. */
+#define KS_CAT_(a, b) a##b
+#define KS_CAT(a, b) KS_CAT_(a, b)
+#define REAL double
+#define KS_FN(name) KS_CAT(name, _f64)
+#define MAT gsl_matrix
+#define MAT_VIEW gsl_matrix_view
+#define MAT_VIEW_ARRAY gsl_matrix_view_array
+#define GEMM gsl_blas_dgemm
+#define KS_PARAM param
+#define KS_GRAD grad
+#define KS_F32 0
+#include "ksparse_kernels.h"
+#undef REAL
+#undef KS_FN
+#undef MAT
+#undef MAT_VIEW
+#undef MAT_VIEW_ARRAY
+#undef GEMM
+#undef KS_PARAM
+#undef KS_GRAD
+#undef KS_F32
+#define REAL float
+#define KS_FN(name) KS_CAT(name, _f32)
+#define MAT gsl_matrix_float
+#define MAT_VIEW gsl_matrix_float_view
+#define MAT_VIEW_ARRAY gsl_matrix_float_view_array
+#define GEMM gsl_blas_sgemm
+#define KS_PARAM param32
+#define KS_GRAD grad32
+#define KS_F32 1
+#include "ksparse_kernels.h"
+#undef REAL
+#undef KS_FN
+#undef MAT
+#undef MAT_VIEW
+#undef MAT_VIEW_ARRAY
+#undef GEMM
+#undef KS_PARAM
+#undef KS_GRAD
+#undef KS_F32
 
-  /* S_i = supp_kk(Z_i) and (sparse) y_i = b' + sum_{j in S_i} z_ij D_j, per example. */
-  size_t bad_i = m, bad_j = 0;
-  const int nt = st->threads, par = nt > 1 && m > 1 && m * (h + (dense ? 0 : kk * n)) >= KS_PARALLEL_MIN;
-  (void)par, (void)nt;
-  KS_PRAGMA(omp parallel for schedule(static) if(par) num_threads(nt))
-  for (size_t i = 0; i < m; i++) {
-    const double *z = w.Z + i * h;
-    const uint32_t *S = w.S + i * kk;
-    /* scratch for kk values: dz's row, unused until backward */
-    size_t bad = ks_select(z, h, kk, w.S + i * kk, w.dz + i * kk);
-    if (bad) {
-      KS_PRAGMA(omp critical(ks_bad))
-      if (i < bad_i) bad_i = i, bad_j = bad;
-      continue;
-    }
-    if (dense) continue;
-    double *yi = y->data + i * y->tda;
-    memcpy(yi, b_dec, n * sizeof *yi);
-    for (size_t s = 0; s < kk; s++) ks_axpy(n, z[S[s]], D->data + S[s] * D->tda, yi);
-  }
-  if (bad_i < m)
-    return SAE_FAIL(nd, SAE_ENUMERIC, "ksparse: z[%zu][%zu] = %g is not finite", bad_i + 1,
-                    bad_j, w.Z[bad_i * h + bad_j - 1]);
-
-  if (dense) { /* Z_S = Z .* M in place, y = 1 b' + Z_S D: the twin's dgemm */
-    for (size_t i = 0; i < m; i++) ks_mask_row(w.Z + i * h, h, w.S + i * kk, kk);
-    ks_fill_rows(y->data, m, n, y->tda, b_dec);
-    if ((rc = gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Z.matrix, D, 1.0, y)))
-      return SAE_FAIL(nd, rc, "ksparse: Z_S D: shapes do not fit");
-  }
-  st->kk = kk;
-  st->m = m;
-  st->mode = nd->batch ? nd->batch->mode : SAE_MODE_TRAIN;
-  st->dense = dense;
-  return SAE_OK;
-}
-
-/* The dense-masked backward (dense = 1): every product a dgemm, as the twin. */
-static int ksparse_backward_dense(sae_node *nd, const gsl_matrix *x, const gsl_matrix *dy,
-                                  gsl_matrix *dx, const ks_ws *w, size_t kk) {
-  const size_t m = x->size1, h = (size_t)nd->hp[KS_N_HID];
-  const int tied = ks_tied(nd);
-  const gsl_matrix *W = &nd->param[KS_W], *D = &nd->param[tied ? KS_W : KS_V];
-  gsl_matrix *gW = &nd->grad[KS_W], *gD = &nd->grad[tied ? KS_W : KS_V];
-  double *gb = nd->grad[KS_B].data;
-  gsl_matrix_view Zs = gsl_matrix_view_array(w->Z, m, h), dZ = gsl_matrix_view_array(w->dz, m, h);
-  int rc;
-  if ((rc = gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, dy, D, 0.0, &dZ.matrix)))
-    return SAE_FAIL(nd, rc, "ksparse: dy D^T: shapes do not fit");
-  for (size_t i = 0; i < m; i++) {
-    double *dzi = w->dz + i * h;
-    ks_mask_row(dzi, h, w->S + i * kk, kk);
-    for (size_t j = 0; j < h; j++) gb[j] += dzi[j];
-  }
-  if ((rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Zs.matrix, dy, 1.0, gD)) ||
-      (rc = gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &dZ.matrix, x, 1.0, gW)) ||
-      (dx && (rc = gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &dZ.matrix, W, 1.0, dx))))
-    return SAE_FAIL(nd, rc, "ksparse: backward dgemm: shapes do not fit");
-  return SAE_OK;
-}
-
+/* backward: the double kernel, adding into dx (no backward_write: the host
+ * zeroes a fresh dx, as before the float path). */
 static int ksparse_backward(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
                             const gsl_matrix *dy, gsl_matrix *dx) {
-  const size_t m = x->size1, n = nd->n_in, h = (size_t)nd->hp[KS_N_HID];
-  const int tied = ks_tied(nd);
-  const gsl_matrix *W = &nd->param[KS_W], *D = &nd->param[tied ? KS_W : KS_V];
-  gsl_matrix *gW = &nd->grad[KS_W], *gD = &nd->grad[tied ? KS_W : KS_V];
-  double *gb = nd->grad[KS_B].data, *gb_dec = nd->grad[KS_B_DEC].data;
-  const ks_state *st = nd->state;
-  const size_t kk = st->kk;
-  int rc;
-  (void)y;
-  if ((rc = ksparse_shape(nd, x, dy, "dy")) || (dx && (rc = ksparse_shape(nd, x, dx, "dx"))))
-    return rc;
-  if (kk == 0) return SAE_FAIL(nd, SAE_ESTATE, "ksparse: backward before a forward");
-  if (m != st->m)
-    return SAE_FAIL(nd, SAE_ESTATE, "ksparse: backward on %zu examples, the forward had %zu", m,
-                    st->m);
-  const ks_ws w = ks_layout(nd, m, kk);
-  /* grad_write (plugin.h): the host left our gradients unzeroed: write them.
-   * The dense twin zeroes them itself and adds; usage's gradient is 0. */
-  const int gwrite = nd->grad_write;
-  if (gwrite) {
-    gsl_matrix *gu = &nd->grad[ks_usage(nd)];
-    memset(gu->data, 0, gu->size2 * sizeof *gu->data);
-    if (st->dense)
-      for (size_t t = 0; t < nd->n_tensors; t++) {
-        gsl_matrix *g = &nd->grad[t];
-        for (size_t r = 0; r < g->size1; r++)
-          memset(g->data + r * g->tda, 0, g->size2 * sizeof *g->data);
-      }
-  }
-
-  /* grad b' += 1^T dy (written: the first row stored as 0 + dy_1, then the same sums) */
-  const size_t i0 = gwrite && !st->dense && m > 0 ? 1 : 0;
-  if (i0) ks_set(n, dy->data, gb_dec);
-  else if (gwrite && !st->dense) memset(gb_dec, 0, n * sizeof *gb_dec); /* m = 0 */
-  for (size_t i = i0; i < m; i++) ks_add(n, dy->data + i * dy->tda, gb_dec);
-  if (st->dense) return ksparse_backward_dense(nd, x, dy, dx, &w, kk);
-
-  const size_t np = m * kk;
-  const int nt = st->threads, par = nt > 1 && m > 1 && np * n >= KS_PARALLEL_MIN;
-  (void)par, (void)nt;
-  KS_PRAGMA(omp parallel if(par) num_threads(nt))
-  {
-    /* Group the pairs by unit (a counting sort, stable: ascending i within a unit). */
-    KS_PRAGMA(omp single)
-    {
-      memset(w.start, 0, (h + 1) * sizeof *w.start);
-      for (size_t p = 0; p < np; p++) w.start[w.S[p] + 1]++;
-      for (size_t j = 0; j < h; j++) w.start[j + 1] += w.start[j];
-      for (size_t p = 0; p < np; p++) w.pair[w.start[w.S[p]]++] = (uint32_t)p;
-      for (size_t j = h; j > 0; j--) w.start[j] = w.start[j - 1]; /* back to the beginnings */
-      w.start[0] = 0;
-    }
-    /* One sweep over the units: per unit j, its examples in ascending order
-     * (the same order whatever the number of threads), dz_ij = dy_i . D_j,
-     * grad b_j += dz_ij, grad D_j += z_ij dy_i, grad W_j += dz_ij x_i.  D_j is
-     * read once per batch and stays in L1 for its pairs (read per example
-     * instead, the kk rows of each example came from L3: 3200 row reads, 20
-     * MB, for a batch of 128 at k = 25); each gradient row is written by one
-     * thread, once.  dz_ij is the same ks_dot of the same rows as per
-     * example, so the same bits.  grad_write: the unit's first pair writes
-     * (0 + its terms), a unit with no pair gets zero rows; the rest adds: the
-     * same sums in the same order as into zeroed rows. */
-    KS_PRAGMA(omp for schedule(dynamic, 16))
-    for (size_t j = 0; j < h; j++) {
-      double gbj = gwrite ? 0.0 : gb[j];
-      const double *Dj = D->data + j * D->tda;
-      double *gWj = gW->data + j * gW->tda, *gDj = gD->data + j * gD->tda;
-      uint32_t q = w.start[j];
-      if (gwrite && q == w.start[j + 1]) {
-        memset(gWj, 0, n * sizeof *gWj);
-        if (!tied) memset(gDj, 0, n * sizeof *gDj);
-      }
-      for (int first = gwrite; q < w.start[j + 1]; q++, first = 0) {
-        const size_t p = w.pair[q], i = p / kk;
-        const double *xi = x->data + i * x->tda, *dyi = dy->data + i * dy->tda;
-        const double a = w.Z[i * h + j], d = w.dz[p] = ks_dot(n, dyi, Dj);
-        gbj += d;
-        if (tied) { /* decoder z_ij dy_i and encoder dz_ij x_i land on the same row */
-          if (first) ks_set2(n, a, dyi, d, xi, gWj);
-          else ks_axpy2(n, a, dyi, d, xi, gWj);
-        } else if (first) {
-          ks_set1(n, a, dyi, gDj);
-          ks_set1(n, d, xi, gWj);
-        } else {
-          ks_axpy(n, a, dyi, gDj);
-          ks_axpy(n, d, xi, gWj);
-        }
-      }
-      gb[j] = gbj;
-    }
-    /* dx_i += sum_{j in S_i} dz_ij W_j, per example (after the sweep's barrier: dz). */
-    if (dx) {
-      KS_PRAGMA(omp for schedule(static))
-      for (size_t i = 0; i < m; i++) {
-        double *dxi = dx->data + i * dx->tda;
-        for (size_t s = 0; s < kk; s++) {
-          const size_t p = i * kk + s;
-          ks_axpy(n, w.dz[p], W->data + w.S[p] * W->tda, dxi);
-        }
-      }
-    }
-  }
-  return SAE_OK;
-}
-
-/* usage_j += #{i : j in S_i}, the TRAIN support of the last forward (the SGD
- * step calls it after its gradient step, on the same batch; eta unused).
- * Experiments zero usage at an epoch's start and count units left at 0 as dead. */
-static int ksparse_update(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y, double eta) {
-  const ks_state *st = nd->state;
-  double *usage = nd->param[ks_usage(nd)].data;
-  (void)y;
-  (void)eta;
-  if (st->kk == 0) return SAE_FAIL(nd, SAE_ESTATE, "ksparse: update before a forward");
-  if (st->mode != SAE_MODE_TRAIN)
-    return SAE_FAIL(nd, SAE_ESTATE,
-                    "ksparse: update after an EVAL forward: usage counts the TRAIN support");
-  if (x->size1 != st->m)
-    return SAE_FAIL(nd, SAE_ESTATE, "ksparse: update on %zu examples, the forward had %zu",
-                    x->size1, st->m);
-  const ks_ws w = ks_layout(nd, st->m, st->kk);
-  for (size_t p = 0; p < st->m * st->kk; p++) usage[w.S[p]] += 1.0;
-  return SAE_OK;
+  return ksparse_backward_f64(nd, x, y, dy, dx, 0);
 }
 
 static const sae_type ksparse_type = {
@@ -756,9 +436,12 @@ static const sae_type ksparse_type = {
   .state_size = sizeof(ks_state),
   .setup = ksparse_setup,
   .retune = ksparse_retune,
-  .forward = ksparse_forward,
+  .forward = ksparse_forward_f64,
   .backward = ksparse_backward,
-  .update = ksparse_update,
+  .update = ksparse_update_f64,
+  .forward_f32 = ksparse_forward_f32,
+  .backward_f32 = ksparse_backward_f32,
+  .update_f32 = ksparse_update_f32,
 };
 
 static const sae_type *const topk_types[] = {&topk_type, &ksparse_type, NULL};

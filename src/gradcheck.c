@@ -390,7 +390,7 @@ int sae_gradcheck_type(const sae_type *t, size_t n_hp, const char *const *hp_nam
   }
   for (size_t i = 0; i < M; i++)
     for (size_t j = 0; j < n_out; j++) gsl_matrix_set(probe, i, j, gsl_ran_gaussian(rng, 1.0));
-  sae_batch b = {M, x, target, labels, SAE_MODE_TRAIN};
+  sae_batch b = {M, x, target, labels, SAE_MODE_TRAIN, NULL, NULL};
   if (t->flags & SAE_TYPE_ARGMIN) { /* its own energy at z* held fixed: see the top */
     sae_batch nb = b;
     nb.mode = SAE_MODE_ENERGY;

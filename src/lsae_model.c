@@ -7,6 +7,8 @@
  *   local cost = net:eval(X)                       -- cost, gradient in net:grad()
  *   local opt = sae.sgd(net, {lr = 0.3, momentum = 0})
  *   opt:step(batch)                                -- one minibatch step
+ *   opt = sae.sgd(net, {precision = 32})           -- steps on a float copy of theta;
+ *   opt:sync()                                     -- written back into theta and v
  *   net:update(X, eta)                             -- a non-gradient rule (arora)
  *   net:project()                                  -- norm constraints
  *   local Z = net:encode(X)                        -- the output of node "code";
@@ -24,6 +26,7 @@
 #include "lsae.h"
 #include "model.h"
 #include "optim.h"
+#include "registry.h"
 
 typedef struct lsae_model {
   sae_model *m; /* NULL once freed */
@@ -341,7 +344,7 @@ static size_t code_node(lua_State *L, sae_model *m, int arg, const char *fname) 
 static int l_encode(lua_State *L) {
   sae_model *m = check_built(L, 1);
   const gsl_matrix *x = lsae_checkmatrix(L, 2);
-  sae_batch b = {x->size1, x, NULL, NULL, SAE_MODE_EVAL};
+  sae_batch b = {x->size1, x, NULL, NULL, SAE_MODE_EVAL, NULL, NULL};
   size_t i = code_node(L, m, 3, "net:encode");
   const gsl_matrix *z;
   sae_error e = {0, ""};
@@ -524,8 +527,34 @@ static void sgd_lr_scale(lua_State *L, sae_sgd *s, sae_model *m, int t, const ch
   }
 }
 
-static void sgd_configure(lua_State *L, sae_sgd *s, sae_model *m, int opt, const char *fname) {
-  static const char *const keys[] = {"lr", "momentum", "lr_scale", NULL};
+/* precision = 32 or 64 (sae.sgd's option): the error for a model with a
+ * node that has no float32 path lists the registered types that have one. */
+static void sgd_precision(lua_State *L, sae_sgd *s, int idx) {
+  int isint;
+  const lua_Integer bits = lua_tointegerx(L, idx, &isint);
+  if (!isint || (bits != 32 && bits != 64))
+    luaL_error(L, "sae.sgd: precision must be 32 or 64 (got %s)", luaL_tolstring(L, idx, NULL));
+  sae_error e = {0, ""};
+  int rc = sae_sgd_precision(s, (int)bits, &e);
+  if (rc == SAE_ETYPE) {
+    const sae_registry *reg = lsae_registry(L);
+    luaL_Buffer buf;
+    luaL_buffinit(L, &buf);
+    for (size_t i = 0, n = 0; i < sae_registry_count(reg); i++) {
+      const sae_type *t = sae_registry_type(reg, i, NULL, NULL);
+      if (!sae_type_has_f32(t)) continue;
+      if (n++) luaL_addstring(&buf, ", ");
+      luaL_addstring(&buf, t->name);
+    }
+    luaL_pushresult(&buf);
+    luaL_error(L, "sae.sgd: precision = 32: %s (types with one: %s)", e.msg, lua_tostring(L, -1));
+  }
+  if (rc) luaL_error(L, "sae.sgd: %s", e.msg);
+}
+
+/* keys: the options fname knows (lr, momentum, lr_scale; sae.sgd's also precision). */
+static void sgd_configure(lua_State *L, sae_sgd *s, sae_model *m, int opt, const char *fname,
+                          const char *const *keys) {
   double eta = sae_sgd_eta(s), mu = sae_sgd_mu(s);
   if (!lua_isnoneornil(L, opt)) {
     luaL_checktype(L, opt, LUA_TTABLE);
@@ -557,7 +586,13 @@ static int l_sgd(lua_State *L) {
     return luaL_error(L, "sae.sgd: cannot allocate %zu bytes for the optimiser's state of %zu "
                       "parameters (out of memory)", 2 * sizeof(double) * sae_model_theta(m)->size,
                       sae_model_theta(m)->size);
-  sgd_configure(L, box->s, m, 2, "sae.sgd");
+  static const char *const keys[] = {"lr", "momentum", "lr_scale", "precision", NULL};
+  sgd_configure(L, box->s, m, 2, "sae.sgd", keys);
+  if (!lua_isnil(L, 2)) { /* precision is sae.sgd's alone: opt:set does not change it */
+    lua_getfield(L, 2, "precision");
+    if (!lua_isnil(L, -1)) sgd_precision(L, box->s, lua_gettop(L));
+    lua_pop(L, 1);
+  }
   return 1;
 }
 
@@ -567,8 +602,23 @@ static int l_sgd_set(lua_State *L) {
   lua_getiuservalue(L, 1, 1); /* the model */
   sae_model *m = check_model(L, -1);
   lua_pop(L, 1);
-  sgd_configure(L, s, m, 2, "opt:set");
+  static const char *const keys[] = {"lr", "momentum", "lr_scale", NULL};
+  sgd_configure(L, s, m, 2, "opt:set", keys);
   lua_settop(L, 1);
+  return 1;
+}
+
+/* opt:sync(): precision 32, the float copy written back into the model's
+ * theta and the velocity (a no-op at 64, or when no step ran since). */
+static int l_sgd_sync(lua_State *L) {
+  sae_sgd_sync(check_sgd(L, 1));
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* opt:precision() -> 32 or 64 */
+static int l_sgd_precision(lua_State *L) {
+  lua_pushinteger(L, sae_sgd_get_precision(check_sgd(L, 1)));
   return 1;
 }
 
@@ -611,7 +661,8 @@ static const luaL_Reg model_methods[] = {
 
 static const luaL_Reg sgd_methods[] = {
   {"step", l_sgd_step},         {"set", l_sgd_set}, {"lr", l_sgd_lr},
-  {"velocity", l_sgd_velocity}, {NULL, NULL}};
+  {"velocity", l_sgd_velocity}, {"sync", l_sgd_sync}, {"precision", l_sgd_precision},
+  {NULL, NULL}};
 
 static void new_metatable(lua_State *L, const char *name, const luaL_Reg *methods,
                           lua_CFunction gc, lua_CFunction tostring) {

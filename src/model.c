@@ -8,7 +8,14 @@
  * rows.  Nothing is allocated while a batch of a size already seen runs.
  * A SAE_TYPE_PASSTHROUGH node fed by another node has no y and dy of its
  * own: they are views of its input's (aliased), so a loss or penalty costs
- * no copy of its input and no pass over its dy. */
+ * no copy of its input and no pass over its dy.
+ *
+ * Float32 training (sae_model_eval_f32) runs the same plan -- one forward
+ * loop and one backward loop, deciding the same first writers and zeroing
+ * the same blocks -- with a second executor: float buffers (y32, dy32, the
+ * float copies of theta and its gradient) and the types' *_f32 functions.
+ * The loops take the precision as an argument; only run_forward and
+ * run_backward, and the zeroing helpers, look at it. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +41,8 @@ typedef struct node_rec {
   gsl_matrix *ybuf, *dybuf;       /* m_max x n_out; NULL when aliased */
   gsl_matrix y, dy;               /* views of the first m rows */
   int aliased;                    /* 1: y and dy are the input node's (PASSTHROUGH) */
+  gsl_matrix_float *ybuf32, *dybuf32; /* float32 training: m_max32 x n_out; NULL when aliased */
+  gsl_matrix_float y32, dy32;         /* views of their first m rows */
 } node_rec;
 
 struct sae_model {
@@ -49,6 +58,13 @@ struct sae_model {
   char *fresh;   /* n: during backward, 1 while node i's dy holds nothing, not even zeros */
   char *gfresh;  /* n * SAE_MAX_TENSORS: during backward, 1 while a gradient tensor (slot
                     owner * SAE_MAX_TENSORS + k) holds nothing, not even zeros */
+  /* float32 training (sae_model_f32_alloc): NULL until then */
+  gsl_vector_float *theta32, *grad32;
+  size_t m_max32;                    /* rows of the float buffers below and of ybuf32 */
+  gsl_matrix_float *xbuf32, *tbuf32; /* the batch's x and target, converted */
+  gsl_matrix_float x32, t32;         /* views of their first m rows */
+  sae_batch batch32;                 /* the batch of the last eval_f32 (nodes point at it) */
+  int last_f32;                      /* 1: the last forward ran in float32 */
 };
 
 static int is_reg(const node_rec *r) { return r->nd.type->kind == SAE_KIND_REGULARIZER; }
@@ -99,7 +115,13 @@ void sae_model_free(sae_model *m) {
     free(r->nd.ws);
     gsl_matrix_free(r->ybuf);
     gsl_matrix_free(r->dybuf);
+    gsl_matrix_float_free(r->ybuf32);
+    gsl_matrix_float_free(r->dybuf32);
   }
+  gsl_vector_float_free(m->theta32);
+  gsl_vector_float_free(m->grad32);
+  gsl_matrix_float_free(m->xbuf32);
+  gsl_matrix_float_free(m->tbuf32);
   free(m->node);
   free(m->fresh);
   free(m->gfresh);
@@ -518,31 +540,46 @@ static int regularize(sae_model *m, int with_grad, double *cost, sae_error *e) {
   return 0;
 }
 
-/* Forward through nodes 0..upto; losses and penalties after a node count
- * only when with_costs. */
-static int forward_to(sae_model *m, const sae_batch *b, size_t upto, double *cost, sae_error *e) {
+/* The forward executor: node r on its input (the model's, or the feeding
+ * node's output) in the pass's precision.  A PASSTHROUGH node reading the
+ * model input gets the copy it does not make. */
+static int run_forward(sae_model *m, node_rec *r, const sae_batch *b, int f32, double *c) {
+  if (f32) {
+    const gsl_matrix_float *x = r->input < 0 ? b->x32 : &m->node[r->input].y32;
+    if (is_pass(r) && !r->aliased) gsl_matrix_float_memcpy(&r->y32, x);
+    return r->nd.type->forward_f32(&r->nd, x, &r->y32, c);
+  }
+  const gsl_matrix *x = r->input < 0 ? b->x : &m->node[r->input].y;
+  if (is_pass(r) && !r->aliased) gsl_matrix_memcpy(&r->y, x);
+  return r->nd.type->forward(&r->nd, x, &r->y, c);
+}
+
+/* Forward through nodes 0..upto (in float32 when f32: buffers reserved and
+ * b->x32 set by the caller; no regularizer, sae_model_f32_check refused
+ * them). */
+static int forward_to(sae_model *m, const sae_batch *b, size_t upto, int f32, double *cost,
+                      sae_error *e) {
   int rc;
-  if ((rc = check_batch(m, b, e)) || (rc = reserve(m, b->m, e))) return rc;
+  if (!f32 && ((rc = check_batch(m, b, e)) || (rc = reserve(m, b->m, e)))) return rc;
   double c = 0;
   m->cost_node = -1;
+  m->last_f32 = f32;
   for (size_t i = 0; i <= upto && i < m->n; i++) {
     node_rec *r = &m->node[i];
     if (is_reg(r)) continue;
     if ((rc = needs_ok(r, b, e))) return rc;
-    const gsl_matrix *x = r->input < 0 ? b->x : &m->node[r->input].y;
     r->nd.batch = b;
     r->nd.msg[0] = '\0';
-    if (is_pass(r) && !r->aliased) gsl_matrix_memcpy(&r->y, x); /* the copy it does not make */
-    if ((rc = r->nd.type->forward(&r->nd, x, &r->y, &c))) return node_fail(r, rc, "forward", e);
+    if ((rc = run_forward(m, r, b, f32, &c))) return node_fail(r, rc, "forward", e);
     if (!isfinite(c) && m->cost_node < 0) m->cost_node = (int)i; /* one test per node */
   }
-  if (upto + 1 >= m->n && (rc = regularize(m, 0, &c, e))) return rc;
+  if (!f32 && upto + 1 >= m->n && (rc = regularize(m, 0, &c, e))) return rc;
   *cost = c;
   return 0;
 }
 
 int sae_model_forward(sae_model *m, const sae_batch *b, double *cost, sae_error *e) {
-  return forward_to(m, b, m->n ? m->n - 1 : 0, cost, e);
+  return forward_to(m, b, m->n ? m->n - 1 : 0, 0, cost, e);
 }
 
 int sae_model_encode(sae_model *m, const sae_batch *b, size_t upto, const gsl_matrix **out,
@@ -552,7 +589,7 @@ int sae_model_encode(sae_model *m, const sae_batch *b, size_t upto, const gsl_ma
   sae_batch eb = *b;
   eb.mode = SAE_MODE_EVAL;
   double c;
-  int rc = forward_to(m, &eb, upto, &c, e);
+  int rc = forward_to(m, &eb, upto, 0, &c, e);
   if (!rc) *out = &m->node[upto].y;
   return rc;
 }
@@ -568,6 +605,28 @@ static void zero_matrix(gsl_matrix *a) {
   for (size_t i = 0; i < a->size1; i++) memset(a->data + i * a->tda, 0, a->size2 * sizeof *a->data);
 }
 
+/* The same for a float matrix. */
+static void zero_matrix_float(gsl_matrix_float *a) {
+  if (a->size1 == 0 || a->size2 == 0) return;
+  if (a->tda == a->size2) {
+    memset(a->data, 0, a->size1 * a->size2 * sizeof *a->data);
+    return;
+  }
+  for (size_t i = 0; i < a->size1; i++) memset(a->data + i * a->tda, 0, a->size2 * sizeof *a->data);
+}
+
+/* The zeroing executors: node s's dy, and tensor j's gradient of nd, in the
+ * pass's precision. */
+static void zero_dy(node_rec *r, int f32) {
+  if (f32) zero_matrix_float(&r->dy32);
+  else zero_matrix(&r->dy);
+}
+
+static void zero_grad(sae_node *nd, size_t j, int f32) {
+  if (f32) zero_matrix_float(&nd->grad32[j]);
+  else zero_matrix(&nd->grad[j]);
+}
+
 /* Before node r's backward: whether it WRITES its gradients (plugin.h,
  * grad_write): its type can (SAE_TYPE_GRAD_WRITE) and it is the first writer,
  * in backward order, of every one of its gradient tensors (own or tied or
@@ -575,12 +634,12 @@ static void zero_matrix(gsl_matrix *a) {
  * it adds.  Either way they hold something afterwards.  For a 784-1000
  * ksparse layer this saves a memset of 6.3 MB per batch (measured on the
  * ksp branch: about 5 % of a training step). */
-static int grads_first_writer(sae_model *m, node_rec *r) {
+static int grads_first_writer(sae_model *m, node_rec *r, int f32) {
   sae_node *nd = &r->nd;
   int write = (nd->type->flags & SAE_TYPE_GRAD_WRITE) && nd->n_tensors > 0;
   for (size_t j = 0; j < nd->n_tensors && write; j++) write = m->gfresh[r->gslot[j]];
   for (size_t j = 0; j < nd->n_tensors; j++) {
-    if (!write && m->gfresh[r->gslot[j]]) zero_matrix(&nd->grad[j]);
+    if (!write && m->gfresh[r->gslot[j]]) zero_grad(nd, j, f32);
     m->gfresh[r->gslot[j]] = 0;
   }
   return write;
@@ -590,6 +649,74 @@ static int grads_first_writer(sae_model *m, node_rec *r) {
 static size_t store(const sae_model *m, size_t i) {
   while (m->node[i].aliased) i = (size_t)m->node[i].input;
   return i;
+}
+
+/* The backward executor: node r in the pass's precision.  write: r is the
+ * first writer of its dx (the host did not zero it). */
+static int run_backward(sae_model *m, node_rec *r, const sae_batch *b, gsl_matrix *dx_in,
+                        int write, int f32) {
+  if (f32) {
+    const gsl_matrix_float *x = r->input < 0 ? b->x32 : &m->node[r->input].y32;
+    gsl_matrix_float *dx = r->input < 0 ? NULL : &m->node[r->input].dy32;
+    if (is_pass(r) && !r->aliased && dx) gsl_matrix_float_add(dx, &r->dy32);
+    return r->nd.type->backward_f32(&r->nd, x, &r->y32, &r->dy32, dx, write);
+  }
+  const gsl_matrix *x = r->input < 0 ? b->x : &m->node[r->input].y;
+  gsl_matrix *dx = r->input < 0 ? dx_in : &m->node[r->input].dy;
+  /* PASSTHROUGH adds only its own term: the host passes dy on when dy is not dx */
+  if (is_pass(r) && !r->aliased && dx) gsl_matrix_add(dx, &r->dy);
+  return write ? r->nd.type->backward_write(&r->nd, x, &r->y, &r->dy, dx)
+               : r->nd.type->backward(&r->nd, x, &r->y, &r->dy, dx);
+}
+
+/* Backward over every node after a forward in the same precision: the plan
+ * (who writes first, what the host zeroes) for both.  probe (double only):
+ * the last node's dy; dx_in (double only): dJ/dx of the model input. */
+static int backward_pass(sae_model *m, const sae_batch *b, const gsl_matrix *probe,
+                         gsl_matrix *dx_in, int f32, sae_error *e) {
+  int rc, last = last_flow_node(m);
+  /* The gradient block is not zeroed up front: each tensor's gradient (a
+   * tied or shared one is its owner's slot) is fresh (gfresh) until its
+   * first writer in backward order, which writes it when its type can
+   * (grad_write), else the host zeroes it just before (grads_first_writer). */
+  for (size_t i = 0; i < m->n; i++)
+    for (size_t j = 0; j < m->node[i].nd.n_tensors; j++)
+      if (!m->node[i].alias[j]) m->gfresh[m->node[i].gslot[j]] = 1; /* own: gslot is i, j */
+  /* No dy is zeroed up front.  Node i's dy (an aliased node's is its
+   * input's: store()) is "fresh" until something is written into it: its
+   * first writer in backward order WRITES it when its type has
+   * backward_write (in float32 every type has: backward_f32's write), else
+   * the host zeroes it just before; a dy nobody wrote is zeroed before its
+   * node reads it. */
+  for (size_t i = 0; i < m->n; i++) m->fresh[i] = !is_reg(&m->node[i]) && !m->node[i].aliased;
+  if (probe) {
+    gsl_matrix_memcpy(&m->node[last].dy, probe);
+    m->fresh[store(m, (size_t)last)] = 0;
+  }
+  for (size_t i = m->n; i-- > 0;) {
+    node_rec *r = &m->node[i];
+    if (is_reg(r)) continue;
+    if (!r->aliased && m->fresh[i]) { /* nothing flowed back into it: dy = 0 */
+      zero_dy(r, f32);
+      m->fresh[i] = 0;
+    }
+    int write = 0;
+    if (r->input >= 0) {
+      const size_t s = store(m, (size_t)r->input);
+      if (m->fresh[s] && !(write = f32 || r->nd.type->backward_write != NULL))
+        zero_dy(&m->node[s], f32);
+      m->fresh[s] = 0;
+    }
+    r->nd.grad_write = grads_first_writer(m, r, f32);
+    r->nd.msg[0] = '\0';
+    if ((rc = run_backward(m, r, b, dx_in, write, f32))) return node_fail(r, rc, "backward", e);
+  }
+  for (size_t i = 0; i < m->n; i++) /* a regularizer's own tensors, if any: no backward */
+    for (size_t j = 0; j < m->node[i].nd.n_tensors; j++)
+      if (m->gfresh[m->node[i].gslot[j]]) zero_grad(&m->node[i].nd, j, f32);
+  if (f32) return 0; /* no regularizer: sae_model_f32_check */
+  double unused = 0;
+  return regularize(m, 1, &unused, e);
 }
 
 int sae_model_eval_probe(sae_model *m, const sae_batch *b, const gsl_matrix *probe,
@@ -612,52 +739,7 @@ int sae_model_eval_probe(sae_model *m, const sae_batch *b, const gsl_matrix *pro
                            dx_in->size2, b->m, m->n_in);
     gsl_matrix_set_zero(dx_in);
   }
-  /* The gradient block is not zeroed up front: each tensor's gradient (a
-   * tied or shared one is its owner's slot) is fresh (gfresh) until its
-   * first writer in backward order, which writes it when its type can
-   * (grad_write), else the host zeroes it just before (grads_first_writer). */
-  for (size_t i = 0; i < m->n; i++)
-    for (size_t j = 0; j < m->node[i].nd.n_tensors; j++)
-      if (!m->node[i].alias[j]) m->gfresh[m->node[i].gslot[j]] = 1; /* own: gslot is i, j */
-  /* No dy is zeroed up front.  Node i's dy (an aliased node's is its
-   * input's: store()) is "fresh" until something is written into it: its
-   * first writer in backward order WRITES it when its type has
-   * backward_write, else the host zeroes it just before; a dy nobody wrote
-   * is zeroed before its node reads it. */
-  for (size_t i = 0; i < m->n; i++) m->fresh[i] = !is_reg(&m->node[i]) && !m->node[i].aliased;
-  if (probe) {
-    gsl_matrix_memcpy(&m->node[last].dy, probe);
-    m->fresh[store(m, (size_t)last)] = 0;
-  }
-  for (size_t i = m->n; i-- > 0;) {
-    node_rec *r = &m->node[i];
-    if (is_reg(r)) continue;
-    if (!r->aliased && m->fresh[i]) { /* nothing flowed back into it: dy = 0 */
-      zero_matrix(&r->dy);
-      m->fresh[i] = 0;
-    }
-    const gsl_matrix *x = r->input < 0 ? b->x : &m->node[r->input].y;
-    gsl_matrix *dx = r->input < 0 ? dx_in : &m->node[r->input].dy;
-    int write = 0;
-    if (r->input >= 0) {
-      const size_t s = store(m, (size_t)r->input);
-      if (m->fresh[s] && !(write = r->nd.type->backward_write != NULL))
-        zero_matrix(&m->node[s].dy);
-      m->fresh[s] = 0;
-    }
-    r->nd.grad_write = grads_first_writer(m, r);
-    r->nd.msg[0] = '\0';
-    /* PASSTHROUGH adds only its own term: the host passes dy on when dy is not dx */
-    if (is_pass(r) && !r->aliased && dx) gsl_matrix_add(dx, &r->dy);
-    rc = write ? r->nd.type->backward_write(&r->nd, x, &r->y, &r->dy, dx)
-               : r->nd.type->backward(&r->nd, x, &r->y, &r->dy, dx);
-    if (rc) return node_fail(r, rc, "backward", e);
-  }
-  for (size_t i = 0; i < m->n; i++) /* a regularizer's own tensors, if any: no backward */
-    for (size_t j = 0; j < m->node[i].nd.n_tensors; j++)
-      if (m->gfresh[m->node[i].gslot[j]]) zero_matrix(&m->node[i].nd.grad[j]);
-  double unused = 0;
-  return regularize(m, 1, &unused, e);
+  return backward_pass(m, b, probe, dx_in, 0, e);
 }
 
 int sae_model_eval(sae_model *m, const sae_batch *b, double *cost, sae_error *e) {
@@ -674,7 +756,7 @@ int sae_model_decode(sae_model *m, size_t from, const gsl_matrix *z, const gsl_m
     return sae_error_set(e, SAE_ESHAPE, "decode: code has %zu columns, %s gives %zu", z->size2,
                          m->node[from].name, m->node[from].nd.n_out);
   if ((rc = reserve(m, z->size1, e))) return rc;
-  sae_batch b = {z->size1, NULL, NULL, NULL, SAE_MODE_EVAL};
+  sae_batch b = {z->size1, NULL, NULL, NULL, SAE_MODE_EVAL, NULL, NULL};
   /* src[i]: where node i's output is in this pass, for the nodes that depend
    * on from (z for from itself; a PASSTHROUGH node's is its input's) */
   const gsl_matrix **src = calloc(m->n, sizeof *src);
@@ -804,44 +886,230 @@ size_t sae_model_last_node(const sae_model *m) {
   return i < 0 ? 0 : (size_t)i;
 }
 
+/* ---- float32 training (model.h) ---------------------------------------------------- */
+
+int sae_type_has_f32(const sae_type *t) {
+  return t->kind != SAE_KIND_REGULARIZER && t->forward_f32 && t->backward_f32 &&
+         (!t->update || t->update_f32) && !t->project;
+}
+
+int sae_model_f32_check(const sae_model *m, sae_error *e) {
+  for (size_t i = 0; i < m->n; i++)
+    if (!sae_type_has_f32(m->node[i].nd.type))
+      return sae_error_set(e, SAE_ETYPE, "node '%s' (type '%s') has no float32 path",
+                           m->node[i].name, m->node[i].nd.type->name);
+  return 0;
+}
+
+int sae_model_f32_alloc(sae_model *m, sae_error *e) {
+  int rc;
+  if (!m->built) return sae_error_set(e, SAE_ESTATE, "the model is not built: call build() first");
+  if ((rc = sae_model_f32_check(m, e))) return rc;
+  if (m->theta32) return 0;
+  const size_t n = m->theta->size;
+  if (!(m->theta32 = gsl_vector_float_calloc(n ? n : 1)) ||
+      !(m->grad32 = gsl_vector_float_calloc(n ? n : 1))) {
+    gsl_vector_float_free(m->theta32);
+    m->theta32 = NULL;
+    return sae_error_set(e, SAE_ENOMEM, "cannot allocate %zu bytes for the float32 copy of the "
+                         "%zu parameters and their gradient (out of memory)",
+                         2 * n * sizeof(float), n);
+  }
+  m->theta32->size = m->grad32->size = n;
+  /* The float views: the same offsets and shapes as the double ones (an
+   * alias's off[] and shape are its owner's, set by alias_tensor). */
+  for (size_t i = 0; i < m->n; i++) {
+    sae_node *nd = &m->node[i].nd;
+    for (size_t j = 0; j < nd->n_tensors; j++) {
+      const size_t off = m->node[i].off[j], r = nd->param[j].size1, c = nd->param[j].size2;
+      nd->param32[j] = gsl_matrix_float_view_array(m->theta32->data + off, r, c).matrix;
+      nd->grad32[j] = gsl_matrix_float_view_array(m->grad32->data + off, r, c).matrix;
+    }
+  }
+  return 0;
+}
+
+gsl_vector_float *sae_model_theta32(sae_model *m) { return m->theta32; }
+gsl_vector_float *sae_model_grad32(sae_model *m) { return m->grad32; }
+
+void sae_model_f32_load(sae_model *m) {
+  for (size_t i = 0; m->theta32 && i < m->theta->size; i++)
+    m->theta32->data[i] = (float)m->theta->data[i];
+}
+
+void sae_model_f32_store(sae_model *m) {
+  for (size_t i = 0; m->theta32 && i < m->theta->size; i++)
+    m->theta->data[i] = (double)m->theta32->data[i];
+}
+
+/* The float buffers for batches of mb rows (and the double ones: ws is
+ * shared), grown outside the hot loop as reserve() does. */
+static int reserve32(sae_model *m, size_t mb, sae_error *e) {
+  int rc = reserve(m, mb, e);
+  if (rc) return rc;
+  if (mb > m->m_max32) {
+    gsl_matrix_float *x = gsl_matrix_float_alloc(mb, m->n_in);
+    gsl_matrix_float *t = NULL;
+    size_t nt = 0; /* the widest target a loss compares with: its input width */
+    for (size_t i = 0; i < m->n; i++)
+      if (m->node[i].nd.type->flags & SAE_TYPE_TARGET && m->node[i].nd.n_in > nt)
+        nt = m->node[i].nd.n_in;
+    if (x && nt && !(t = gsl_matrix_float_alloc(mb, nt))) {
+      gsl_matrix_float_free(x);
+      x = NULL;
+    }
+    if (!x) return sae_error_set(e, SAE_ENOMEM, "cannot allocate the float32 copy of a batch "
+                                 "of %zu rows (out of memory)", mb);
+    gsl_matrix_float_free(m->xbuf32);
+    gsl_matrix_float_free(m->tbuf32);
+    m->xbuf32 = x;
+    m->tbuf32 = t;
+    for (size_t i = 0; i < m->n; i++) {
+      node_rec *r = &m->node[i];
+      if (is_reg(r) || r->aliased) continue;
+      gsl_matrix_float *y = gsl_matrix_float_alloc(mb, r->nd.n_out);
+      gsl_matrix_float *dy = y ? gsl_matrix_float_alloc(mb, r->nd.n_out) : NULL;
+      if (!dy) {
+        gsl_matrix_float_free(y);
+        return sae_error_set(e, SAE_ENOMEM, "cannot allocate the float32 outputs of '%s' for a "
+                             "batch of %zu rows (out of memory)", r->name, mb);
+      }
+      gsl_matrix_float_free(r->ybuf32);
+      gsl_matrix_float_free(r->dybuf32);
+      r->ybuf32 = y;
+      r->dybuf32 = dy;
+    }
+    m->m_max32 = mb;
+  }
+  m->x32 = gsl_matrix_float_submatrix(m->xbuf32, 0, 0, mb, m->n_in).matrix;
+  for (size_t i = 0; i < m->n; i++) {
+    node_rec *r = &m->node[i];
+    if (is_reg(r)) continue;
+    if (r->aliased) { /* the input node's, set above (inputs come first) */
+      r->y32 = m->node[r->input].y32;
+      r->dy32 = m->node[r->input].dy32;
+      continue;
+    }
+    r->y32 = gsl_matrix_float_submatrix(r->ybuf32, 0, 0, mb, r->nd.n_out).matrix;
+    r->dy32 = gsl_matrix_float_submatrix(r->dybuf32, 0, 0, mb, r->nd.n_out).matrix;
+  }
+  return 0;
+}
+
+/* out = (float)a, element by element (a's shape is out's). */
+static void to_float(const gsl_matrix *a, gsl_matrix_float *out) {
+  for (size_t i = 0; i < a->size1; i++) {
+    const double *ai = a->data + i * a->tda;
+    float *oi = out->data + i * out->tda;
+    for (size_t j = 0; j < a->size2; j++) oi[j] = (float)ai[j];
+  }
+}
+
+int sae_model_eval_f32(sae_model *m, const sae_batch *b, double *cost, sae_error *e) {
+  int rc;
+  if ((rc = check_batch(m, b, e))) return rc;
+  if (!m->theta32)
+    return sae_error_set(e, SAE_ESTATE, "float32 evaluation before sae_model_f32_alloc");
+  if ((rc = reserve32(m, b->m, e))) return rc;
+  /* b's own x32 and target32 are not read: callers fill sae_batch field by
+   * field, and one written before the fields existed leaves them garbage */
+  sae_batch *fb = &m->batch32;
+  *fb = *b;
+  to_float(b->x, &m->x32);
+  fb->x32 = &m->x32;
+  fb->target32 = NULL;
+  if (b->target) {
+    if (b->target == b->x) { /* an autoencoder: the same numbers, converted once */
+      fb->target32 = fb->x32;
+    } else if (m->tbuf32) { /* without it no node reads a target: none is converted */
+      if (b->target->size2 > m->tbuf32->size2)
+        return sae_error_set(e, SAE_ESHAPE, "target has %zu columns, no loss compares with as "
+                             "many", b->target->size2);
+      m->t32 = gsl_matrix_float_submatrix(m->tbuf32, 0, 0, b->m, b->target->size2).matrix;
+      to_float(b->target, &m->t32);
+      fb->target32 = &m->t32;
+    }
+  }
+  if ((rc = forward_to(m, fb, m->n - 1, 1, cost, e))) return rc;
+  return backward_pass(m, fb, NULL, NULL, 1, e);
+}
+
+int sae_model_update_f32(sae_model *m, double eta, int *n_updated, sae_error *e) {
+  int count = 0, rc;
+  const sae_batch *b = &m->batch32;
+  for (size_t i = 0; i < m->n; i++) {
+    node_rec *r = &m->node[i];
+    if (is_reg(r) || !r->nd.type->update) continue;
+    const gsl_matrix_float *x = r->input < 0 ? b->x32 : &m->node[r->input].y32;
+    r->nd.batch = b;
+    r->nd.msg[0] = '\0';
+    if ((rc = r->nd.type->update_f32(&r->nd, x, &r->y32, eta))) return node_fail(r, rc, "update", e);
+    count++;
+  }
+  if (n_updated) *n_updated = count;
+  return 0;
+}
+
+const gsl_matrix_float *sae_model_output32(const sae_model *m, size_t i) {
+  return i < m->n && m->m_max32 ? &m->node[i].y32 : NULL;
+}
+
 /* ---- finding a non-finite number (only once something is known to be) ---- */
 
 static const char *nf_name(double v) { return isnan(v) ? "NaN" : v > 0 ? "Inf" : "-Inf"; }
 
+/* A matrix of either precision, for the search below (after a float32
+ * step the float buffers hold the numbers). */
+typedef struct nf_mat {
+  const double *d;
+  const float *f;
+  size_t size1, size2, tda;
+} nf_mat;
+
+static nf_mat nf_of(const gsl_matrix *a) { return (nf_mat){a->data, NULL, a->size1, a->size2, a->tda}; }
+static nf_mat nf_of32(const gsl_matrix_float *a) {
+  return (nf_mat){NULL, a->data, a->size1, a->size2, a->tda};
+}
+static double nf_get(nf_mat a, size_t i, size_t j) {
+  return a.d ? a.d[i * a.tda + j] : (double)a.f[i * a.tda + j];
+}
+
 /* The first non-finite entry of a, row-major: 1 and (*r, *c), else 0. */
-static int nf_find(const gsl_matrix *a, size_t *r, size_t *c) {
-  for (size_t i = 0; i < a->size1; i++) {
-    const double *row = a->data + i * a->tda;
-    for (size_t j = 0; j < a->size2; j++)
-      if (!isfinite(row[j])) {
+static int nf_find(nf_mat a, size_t *r, size_t *c) {
+  for (size_t i = 0; i < a.size1; i++)
+    for (size_t j = 0; j < a.size2; j++)
+      if (!isfinite(nf_get(a, i, j))) {
         *r = i;
         *c = j;
         return 1;
       }
-  }
   return 0;
 }
 
 int sae_model_find_nonfinite(const sae_model *m, sae_error *e) {
   size_t r, c;
   if (!m->built) return 0;
+  const int f32 = m->last_f32; /* search the buffers of the last pass */
   /* The data first: a NaN in X is no node's doing.  nd.batch is the batch
    * of the last forward, which the caller (a step) still holds. */
   for (size_t i = 0; m->m_max && i < m->n; i++) {
     const node_rec *n = &m->node[i];
     if (n->input >= 0 || !n->nd.batch || !n->nd.batch->x) continue;
-    if (nf_find(n->nd.batch->x, &r, &c))
+    const nf_mat x = f32 ? nf_of32(n->nd.batch->x32) : nf_of(n->nd.batch->x);
+    if (nf_find(x, &r, &c))
       return sae_error_set(e, SAE_ENUMERIC, "the input has %s (row %zu, column %zu)",
-                           nf_name(gsl_matrix_get(n->nd.batch->x, r, c)), r + 1, c + 1);
+                           nf_name(nf_get(x, r, c)), r + 1, c + 1);
     break;
   }
   /* Outputs in forward order: the first node that produced one (the nodes
    * after it only pass it on). */
   for (size_t i = 0; m->m_max && i < m->n; i++) {
     const node_rec *n = &m->node[i];
-    if (!is_reg(n) && nf_find(&n->y, &r, &c))
+    if (is_reg(n)) continue;
+    const nf_mat y = f32 ? nf_of32(&n->y32) : nf_of(&n->y);
+    if (nf_find(y, &r, &c))
       return sae_error_set(e, SAE_ENUMERIC, "node '%s' output has %s (row %zu, column %zu)",
-                           n->name, nf_name(gsl_matrix_get(&n->y, r, c)), r + 1, c + 1);
+                           n->name, nf_name(nf_get(y, r, c)), r + 1, c + 1);
   }
   if (m->cost_node >= 0)
     return sae_error_set(e, SAE_ENUMERIC, "node '%s' (%s) made the cost non-finite",
@@ -853,20 +1121,24 @@ int sae_model_find_nonfinite(const sae_model *m, sae_error *e) {
     const node_rec *n = &m->node[i];
     for (size_t j = 0; j < n->nd.n_tensors; j++) {
       if (n->alias[j] || (n->nd.tensor[j].flags & SAE_TENSOR_NOGRAD)) continue;
-      if (nf_find(&n->nd.grad[j], &r, &c))
+      const nf_mat g = f32 ? nf_of32(&n->nd.grad32[j]) : nf_of(&n->nd.grad[j]);
+      if (nf_find(g, &r, &c))
         return sae_error_set(e, SAE_ENUMERIC, "gradient of '%s.%s' has %s (row %zu, column %zu)",
-                             n->name, n->nd.tensor[j].name,
-                             nf_name(gsl_matrix_get(&n->nd.grad[j], r, c)), r + 1, c + 1);
+                             n->name, n->nd.tensor[j].name, nf_name(nf_get(g, r, c)), r + 1,
+                             c + 1);
     }
   }
   /* Finite gradients, yet a step overflowed a parameter. */
   for (size_t i = 0; i < m->n; i++) {
     const node_rec *n = &m->node[i];
-    for (size_t j = 0; j < n->nd.n_tensors; j++)
-      if (!n->alias[j] && nf_find(&n->nd.param[j], &r, &c))
+    for (size_t j = 0; j < n->nd.n_tensors; j++) {
+      if (n->alias[j]) continue;
+      const nf_mat p = f32 ? nf_of32(&n->nd.param32[j]) : nf_of(&n->nd.param[j]);
+      if (nf_find(p, &r, &c))
         return sae_error_set(e, SAE_ENUMERIC, "parameter '%s.%s' is %s (row %zu, column %zu)",
-                             n->name, n->nd.tensor[j].name,
-                             nf_name(gsl_matrix_get(&n->nd.param[j], r, c)), r + 1, c + 1);
+                             n->name, n->nd.tensor[j].name, nf_name(nf_get(p, r, c)), r + 1,
+                             c + 1);
+    }
   }
   return 0;
 }

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <gsl/gsl_vector.h>
+#include <gsl/gsl_vector_float.h>
 #include <gsl/gsl_rng.h>
 #include "error.h"
 
@@ -112,6 +113,39 @@ int sae_model_project(sae_model *m, sae_error *e);
  * One pass over outputs, gradients and parameters: call it only when the
  * cheap test (the cost, the step's reduction) has failed. */
 int sae_model_find_nonfinite(const sae_model *m, sae_error *e);
+
+/* ---- float32 training (sae.sgd's precision = 32; doc/design.md) ----
+ * The double theta stays the model's parameters (eval, encode, gradient
+ * checks, checkpoints); training in float32 runs on a float copy, theta32,
+ * with its gradient grad32, both in theta's layout, and float outputs and
+ * output-gradients per node.  Nothing of it exists until sae_model_f32_alloc. */
+
+/* 0 if every node's type has a float32 path (plugin.h: forward_f32 and
+ * backward_f32, update_f32 if it has update, no project; no regularizer),
+ * else SAE_ETYPE and "node 'ks' (type 'kl') has no float32 path". */
+int sae_model_f32_check(const sae_model *m, sae_error *e);
+/* 1 if type t has a float32 path (the test sae_model_f32_check makes). */
+int sae_type_has_f32(const sae_type *t);
+/* Check, then allocate theta32 and grad32 and point every node's param32
+ * and grad32 at them (same aliasing as param, grad).  Idempotent. */
+int sae_model_f32_alloc(sae_model *m, sae_error *e);
+/* NULL before sae_model_f32_alloc. */
+gsl_vector_float *sae_model_theta32(sae_model *m);
+gsl_vector_float *sae_model_grad32(sae_model *m);
+/* theta32 = (float)theta, and theta = (double)theta32 (exact). */
+void sae_model_f32_load(sae_model *m);
+void sae_model_f32_store(sae_model *m);
+/* sae_model_eval in float32 over theta32: b's x (and target) converted to
+ * float into buffers of the model (b->x32 and b->target32 are not read: the
+ * host sets them in its own copy of the batch, which the nodes see), every
+ * node's forward_f32 then backward_f32, the same plan as the double pass
+ * (PASSTHROUGH aliasing, first writers of dy and of gradients); the
+ * gradient lands in grad32.  Every node's float output stays readable
+ * (sae_model_output32) until the next call. */
+int sae_model_eval_f32(sae_model *m, const sae_batch *b, double *cost, sae_error *e);
+/* sae_model_update over update_f32, on the batch of the last eval_f32. */
+int sae_model_update_f32(sae_model *m, double eta, int *n_updated, sae_error *e);
+const gsl_matrix_float *sae_model_output32(const sae_model *m, size_t i);
 
 /* Per parameter: +1 descend, -1 ascend (SAE_TENSOR_ASCENT), 0 leave alone
  * (SAE_TENSOR_NOGRAD, and a tied alias's duplicate). Length nparams. */

@@ -17,7 +17,18 @@
  * extensions; compiled for AVX-512, AVX2 and the baseline, the loader picks).
  * The arithmetic per element is the scalar loop's, so results are the same
  * bits on every machine.  A step reads theta, v, g and writes theta, v: for
- * the 785k parameters of a 784-1000 k-sparse autoencoder about 31 MB. */
+ * the 785k parameters of a 784-1000 k-sparse autoencoder about 31 MB.
+ *
+ * Precision 32 (sae_sgd_precision): the step runs on float copies of
+ * theta and v (the model's theta32, and v32 here) with the model's float32
+ * pass (sae_model_eval_f32): the same runs, the same arithmetic in float,
+ * half the bytes.  The double theta and v stay the canonical ones: the
+ * float copy is loaded from them at the first step after a sync, and
+ * sae_sgd_sync writes it back (a float -> double -> float round trip is
+ * exact, so a sync changes nothing unless theta was written meanwhile, which
+ * is exactly when a reload is wanted).  doc/design.md says why not float
+ * products on double master weights: the step and the other passes are
+ * bound by memory, and they stay double there. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +46,9 @@ struct sae_sgd {
   double *scale; /* c_i, one per parameter (1 unless sae_sgd_scale changed it) */
   sgd_run *run;  /* the parameters with c d != 0, in runs of equal c d */
   size_t n_run;
+  int precision;         /* 64, or 32: steps on the float copy */
+  gsl_vector_float *v32; /* precision 32: the velocity's float copy */
+  int stale;             /* precision 32: 1 until the float copy is loaded from theta, v */
 };
 
 /* The runs of equal non-zero c_i dir_i over [0, n); run may be NULL (count only). */
@@ -105,6 +119,36 @@ SGD_CLONES static double sgd_momentum(size_t n, double mu, double c, double *res
   return bad;
 }
 
+/* The float twin of sgd_momentum: the same operations in the same order,
+ * in float (16 to a 64-byte vector). */
+SGD_CLONES static float sgd_momentum_f32(size_t n, float mu, float c, float *restrict th,
+                                         float *restrict v, const float *restrict g) {
+  size_t i = 0;
+  float bad = 0.0f;
+#ifdef __GNUC__
+  typedef float v16 __attribute__((vector_size(64)));
+  v16 bad16 = {0};
+  for (; i + 16 <= n; i += 16) {
+    v16 vv, gg, tt;
+    memcpy(&vv, v + i, sizeof vv);
+    memcpy(&gg, g + i, sizeof gg);
+    memcpy(&tt, th + i, sizeof tt);
+    vv = mu * vv - c * gg;
+    tt += vv;
+    bad16 += tt * 0.0f;
+    memcpy(v + i, &vv, sizeof vv);
+    memcpy(th + i, &tt, sizeof tt);
+  }
+  for (int k = 0; k < 16; k++) bad += bad16[k];
+#endif
+  for (; i < n; i++) {
+    v[i] = mu * v[i] - c * g[i];
+    th[i] += v[i];
+    bad += th[i] * 0.0f;
+  }
+  return bad;
+}
+
 sae_sgd *sae_sgd_alloc(sae_model *m) {
   gsl_vector *theta = sae_model_theta(m);
   if (!theta) return NULL; /* not built */
@@ -122,12 +166,14 @@ sae_sgd *sae_sgd_alloc(sae_model *m) {
     return NULL;
   }
   s->eta = 0.1;
+  s->precision = 64;
   return s;
 }
 
 void sae_sgd_free(sae_sgd *s) {
   if (!s) return;
   gsl_vector_free(s->v);
+  gsl_vector_float_free(s->v32);
   free(s->scale);
   free(s->run);
   free(s);
@@ -156,6 +202,31 @@ int sae_sgd_scale(sae_sgd *s, size_t off, size_t len, double c, sae_error *e) {
 
 double sae_sgd_scale_at(const sae_sgd *s, size_t i) { return s->scale[i]; }
 
+int sae_sgd_precision(sae_sgd *s, int bits, sae_error *e) {
+  int rc;
+  if (bits != 32 && bits != 64)
+    return sae_error_set(e, SAE_EHPARAM, "precision must be 32 or 64 (got %d)", bits);
+  sae_sgd_sync(s); /* whatever the float copy holds is theta's now */
+  if (bits == 32) {
+    if ((rc = sae_model_f32_alloc(s->m, e))) return rc;
+    if (!s->v32 && !(s->v32 = gsl_vector_float_calloc(s->v->size)))
+      return sae_error_set(e, SAE_ENOMEM, "cannot allocate %zu bytes for the float32 velocity "
+                           "(out of memory)", s->v->size * sizeof(float));
+  }
+  s->precision = bits;
+  s->stale = 1;
+  return 0;
+}
+
+int sae_sgd_get_precision(const sae_sgd *s) { return s->precision; }
+
+void sae_sgd_sync(sae_sgd *s) {
+  if (s->precision != 32 || s->stale) return;
+  sae_model_f32_store(s->m);
+  for (size_t i = 0; i < s->v->size; i++) s->v->data[i] = (double)s->v32->data[i];
+  s->stale = 1;
+}
+
 double sae_sgd_eta(const sae_sgd *s) { return s->eta; }
 double sae_sgd_mu(const sae_sgd *s) { return s->mu; }
 gsl_vector *sae_sgd_velocity(sae_sgd *s) { return s->v; }
@@ -170,7 +241,32 @@ static int sgd_nonfinite(sae_sgd *s, const char *what, double value, sae_error *
                        what, value);
 }
 
+/* The float32 step: load the float copy if a sync (or creation) left it
+ * stale, then sae_sgd_step's arithmetic in float over theta32 and v32. */
+static int sgd_step_f32(sae_sgd *s, const sae_batch *b, double *cost, sae_error *e) {
+  if (s->stale) {
+    sae_model_f32_load(s->m);
+    for (size_t i = 0; i < s->v->size; i++) s->v32->data[i] = (float)s->v->data[i];
+    s->stale = 0;
+  }
+  int rc = sae_model_eval_f32(s->m, b, cost, e);
+  if (rc) return rc;
+  if (!isfinite(*cost)) return sgd_nonfinite(s, "the cost", *cost, e);
+  float *th = sae_model_theta32(s->m)->data, *gr = sae_model_grad32(s->m)->data;
+  float *v = s->v32->data;
+  const float mu = (float)s->mu;
+  float bad = 0.0f;
+  for (size_t r = 0; r < s->n_run; r++) {
+    const sgd_run *u = &s->run[r];
+    bad += sgd_momentum_f32(u->len, mu, (float)(s->eta * u->d), th + u->off, v + u->off,
+                            gr + u->off);
+  }
+  if (bad != 0.0f) return sgd_nonfinite(s, "a parameter", bad, e);
+  return sae_model_update_f32(s->m, s->eta, NULL, e); /* no project: sae_model_f32_check */
+}
+
 int sae_sgd_step(sae_sgd *s, const sae_batch *b, double *cost, sae_error *e) {
+  if (s->precision == 32) return sgd_step_f32(s, b, cost, e);
   int rc = sae_model_eval(s->m, b, cost, e);
   if (rc) return rc;
   if (!isfinite(*cost)) return sgd_nonfinite(s, "the cost", *cost, e);

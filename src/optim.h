@@ -26,6 +26,17 @@ double sae_sgd_mu(const sae_sgd *s);
 /* The velocity v, one entry per parameter (theta's layout): saved and put
  * back by checkpoints so a resumed run steps as the uninterrupted one. */
 gsl_vector *sae_sgd_velocity(sae_sgd *s);
+/* 64 (the default) or 32: train on float copies of theta and v (optim.c,
+ * doc/design.md).  32 needs every node to have a float32 path
+ * (sae_model_f32_check's SAE_ETYPE otherwise); SAE_EHPARAM for other bits.
+ * Syncs first, and leaves the float copy to load at the next step. */
+int sae_sgd_precision(sae_sgd *s, int bits, sae_error *e);
+int sae_sgd_get_precision(const sae_sgd *s);
+/* Precision 32: theta = (double)theta32 and v = (double)v32, if a step ran
+ * since the last sync; the next step loads the float copy afresh from
+ * theta and v.  A no-op at precision 64.  Call it before reading or writing
+ * theta or the velocity (sae.train does at every epoch's end). */
+void sae_sgd_sync(sae_sgd *s);
 /* One step on batch b; *cost is the cost before the step. */
 int sae_sgd_step(sae_sgd *s, const sae_batch *b, double *cost, sae_error *e);
 

@@ -106,7 +106,7 @@ START_TEST(test_forward_backward_by_hand) {
   gsl_matrix *x = from_array(2, 3, HX), *P = from_array(2, 2, HP);
   gsl_matrix *wz = from_array(2, 2, HZ), *wdx = from_array(2, 3, HDX);
   gsl_matrix *dx = gsl_matrix_alloc(2, 3);
-  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost;
   ck_assert_msg(sae_model_eval_probe(m, &b, P, dx, &cost, &e) == 0, "%s", e.msg);
@@ -130,7 +130,7 @@ END_TEST
 static sae_model *hand_update(double renorm, gsl_rng *rng) {
   sae_model *m = hand_model(renorm, rng);
   gsl_matrix *x = from_array(2, 3, HX);
-  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost;
   int n_updated = -1;
@@ -212,7 +212,7 @@ START_TEST(test_tied_decoder) {
   ck_assert_uint_eq(sae_model_theta(m)->size, 6); /* one W; the decoder's slot aliases it */
   memcpy(W_of(m, 0)->data, HW, sizeof HW);
   gsl_matrix *x = from_array(2, 3, HX);
-  sae_batch b = {2, x, x, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {2, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
   double cost;
   ck_assert_msg(sae_model_forward(m, &b, &cost, &e) == 0, "%s", e.msg);
   /* x^_1 = x_1 - R_1 = (1.5, 2.48, -0.64); x^_2 = x_2 - R_2 = (0, -0.468, 0.624) */
@@ -241,7 +241,7 @@ START_TEST(test_tau_zero_keeps_exact_zero) {
   static const double DX1[] = {2.385 * 0.6, 2.385 * 0.8 + 1.25 * 0.6, 1.25 * -0.8};
   gsl_matrix *x = from_array(1, 3, X1), *P = from_array(1, 2, P1), *wdx = from_array(1, 3, DX1);
   gsl_matrix *dx = gsl_matrix_alloc(1, 3);
-  sae_batch b = {1, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {1, x, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost;
   ck_assert_msg(sae_model_eval_probe(m, &b, P, dx, &cost, &e) == 0, "%s", e.msg);
@@ -265,7 +265,7 @@ START_TEST(test_no_step) {
   gsl_matrix *W = W_of(m, 0);
   memcpy(W->data, HW, sizeof HW);
   gsl_matrix *x = from_array(2, 3, HX), *w0 = from_array(2, 3, HW);
-  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost;
   int n;
@@ -365,7 +365,7 @@ START_TEST(test_model_errors) {
   sae_error e = {0, ""};
   sae_model *m = one_node(3, 0, NULL, NULL, rng);
   gsl_matrix *x4 = gsl_matrix_calloc(2, 4);
-  sae_batch b = {2, x4, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {2, x4, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   double cost;
   ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), SAE_ESHAPE);
   sae_model_free(m);

@@ -148,7 +148,7 @@ START_TEST(test_sigmoid_type) {
   ck_assert_msg(sae_model_build(mod, rng, &e) == 0, "%s", e.msg);
   gsl_matrix *x = filled(50, 33, rng);
   gsl_matrix_scale(x, 60.0);
-  sae_batch b = {50, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {50, x, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   double cost;
   ck_assert_msg(sae_model_forward(mod, &b, &cost, &e) == 0, "%s", e.msg);
   const gsl_matrix *y = sae_model_output(mod, 0);
@@ -177,7 +177,7 @@ START_TEST(test_cost_twins) {
   gsl_matrix *x = filled(m, n, rng), *t = filled(m, n, rng);
   gsl_matrix_add_constant(x, 0.35); /* in (0.05, 1.05) */
   gsl_matrix_scale(x, 0.9);         /* in (0,1) for kl */
-  sae_batch b = {m, x, t, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {m, x, t, NULL, SAE_MODE_TRAIN, NULL, NULL};
 
   sae_model *se = sae_model_alloc(n);
   ck_assert_int_eq(sae_model_add(se, test_type("squared_error"), NULL, NULL, NULL, NULL, 0, NULL, NULL, &e), 0);

@@ -199,7 +199,7 @@ START_TEST(test_model_names_worst_entry) {
   const double gv[6] = {0.1, -0.2, 0.9, 0.3, 0.5, -0.4};
   for (size_t j = 0; j < 6; j++) gsl_matrix_set(g, 0, j, gv[j]);
   gsl_matrix *x = gsl_matrix_calloc(3, 6);
-  sae_batch b = {3, x, x, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {3, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_gradcheck_result r;
   ck_assert_msg(sae_gradcheck_model(m, &b, &r, &e) == 0, "%s", e.msg);
   ck_assert(!r.passed);
@@ -259,7 +259,7 @@ START_TEST(test_model_tied) {
   gsl_rng *rng = seeded(99);
   gsl_matrix *x;
   sae_model *m = tied_model(rng, &x);
-  sae_batch b = {7, x, x, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {7, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_gradcheck_result r;
   sae_error e = {0, ""};
   ck_assert_msg(sae_gradcheck_model(m, &b, &r, &e) == 0, "%s", e.msg);
@@ -279,7 +279,7 @@ START_TEST(test_model_tol) {
   gsl_rng *rng = seeded(99);
   gsl_matrix *x;
   sae_model *m = tied_model(rng, &x);
-  sae_batch b = {7, x, x, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {7, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_gradcheck_result r;
   sae_error e = {0, ""};
   ck_assert_int_eq(sae_gradcheck_model_tol(m, &b, 1e-6, &r, &e), 0);
@@ -327,7 +327,7 @@ static void check_model_passes(sae_model *m, gsl_rng *rng, const char *what) {
   sae_error e = {0, ""};
   ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s: %s", what, e.msg);
   gsl_matrix *x = inputs(rng);
-  sae_batch b = {7, x, x, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {7, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_gradcheck_result r;
   double cost;
   /* an evaluation first leaves every dy holding numbers: what the next one
@@ -394,6 +394,11 @@ END_TEST
 START_TEST(test_model_legacy) {
   sae_registry *fx = fixture("legacy.so");
   ck_assert_ptr_null(sae_registry_find(fx, "legacy_sq")->backward_write);
+  /* nor the float32 path appended after it: read as NULL, no float path */
+  ck_assert_ptr_null(sae_registry_find(fx, "legacy_sq")->forward_f32);
+  ck_assert_ptr_null(sae_registry_find(fx, "legacy_sq")->backward_f32);
+  ck_assert(!sae_type_has_f32(sae_registry_find(fx, "legacy_sq")));
+  ck_assert(sae_type_has_f32(sae_registry_find(reg, "ksparse")));
   gsl_rng *rng = seeded(16);
   sae_model *m = sae_model_alloc(6);
   add_node(m, reg, "dense", "enc", NULL, "n_out", 4);

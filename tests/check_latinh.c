@@ -77,7 +77,7 @@ START_TEST(test_forward_is_the_shared_inference) {
   gsl_matrix *S = tensor(m, "S"), *D = tensor(m, "D");
   some_inhibition(S);
   gsl_matrix *X = uniform(rng, 5, 6), *Z = gsl_matrix_alloc(5, 8);
-  sae_batch b = {5, X, X, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {5, X, X, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost = 0;
   ck_assert_msg(sae_model_forward(m, &b, &cost, &e) == 0, "%s", e.msg);
@@ -132,7 +132,7 @@ START_TEST(test_envelope_at_large_iters) {
     const double hv[] = {0.05, (double)counts[c], 0, 1, 0.3};
     sae_model *m = one_node(6, 5, hn, hv, rng);
     gsl_matrix *X = uniform(rng, 5, 6);
-    sae_batch b = {5, X, X, NULL, SAE_MODE_TRAIN};
+    sae_batch b = {5, X, X, NULL, SAE_MODE_TRAIN, NULL, NULL};
     sae_error e = {0, ""};
     sae_gradcheck_result r;
     ck_assert_msg(sae_gradcheck_model_tol(m, &b, 1e-6, &r, &e) == 0, "%s", e.msg);
@@ -153,7 +153,7 @@ START_TEST(test_grad_S_by_hand) {
   const double hv[] = {1};
   sae_model *m = one_node(6, 1, hn, hv, rng);
   gsl_matrix *X = uniform(rng, 5, 6);
-  sae_batch b = {5, X, X, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {5, X, X, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost;
   ck_assert_int_eq(sae_model_eval(m, &b, &cost, &e), 0);
@@ -206,7 +206,7 @@ END_TEST
 static void forward_refuses(sae_model *m, int code, const char *want) {
   gsl_rng *rng = seeded(1);
   gsl_matrix *X = uniform(rng, 3, 6);
-  sae_batch b = {3, X, X, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {3, X, X, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost;
   ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), code);
@@ -251,7 +251,7 @@ START_TEST(test_dy_refused) {
   sae_model *m = one_node(6, 0, NULL, NULL, rng);
   gsl_matrix *X = uniform(rng, 3, 6), *P = gsl_matrix_calloc(3, 8);
   gsl_matrix_set(P, 1, 2, 1.0);
-  sae_batch b = {3, X, X, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {3, X, X, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost;
   ck_assert_int_eq(sae_model_eval_probe(m, &b, P, NULL, &cost, &e), SAE_ETYPE);

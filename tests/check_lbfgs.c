@@ -96,7 +96,7 @@ static void ls_free(ls_problem *p) {
 
 START_TEST(test_least_squares_closed_form) {
   ls_problem p = ls_make(1.0);
-  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_lbfgs_opts o = opts(200, 1e-10);
   sae_lbfgs_history h = {0};
   sae_error e = {0, ""};
@@ -139,7 +139,7 @@ END_TEST
 /* theta on return is the last accepted iterate: its cost is final_cost. */
 START_TEST(test_theta_is_final_iterate) {
   ls_problem p = ls_make(1.0);
-  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_lbfgs_opts o = opts(0, 0.0); /* no limit, no gradient test: runs into the line search's end */
   sae_lbfgs_history h = {0};
   sae_error e = {0, ""};
@@ -187,7 +187,7 @@ static void sm_free(sm_problem *p) {
 
 START_TEST(test_softmax_cost_drops) {
   sm_problem p = sm_make();
-  sae_batch b = {SM_M, p.x, NULL, p.labels, SAE_MODE_TRAIN};
+  sae_batch b = {SM_M, p.x, NULL, p.labels, SAE_MODE_TRAIN, NULL, NULL};
   sae_lbfgs_opts o = opts(50, 1e-5);
   sae_lbfgs_history h = {0};
   sae_error e = {0, ""};
@@ -210,7 +210,7 @@ END_TEST
 
 START_TEST(test_max_iter) {
   sm_problem p = sm_make();
-  sae_batch b = {SM_M, p.x, NULL, p.labels, SAE_MODE_TRAIN};
+  sae_batch b = {SM_M, p.x, NULL, p.labels, SAE_MODE_TRAIN, NULL, NULL};
   sae_lbfgs_opts o = opts(3, 0.0);
   sae_lbfgs_history h = {0};
   sae_error e = {0, ""};
@@ -226,7 +226,7 @@ END_TEST
  * least one per iteration after the first; time and cost move one way. */
 START_TEST(test_history_consistent) {
   sm_problem p = sm_make();
-  sae_batch b = {SM_M, p.x, NULL, p.labels, SAE_MODE_TRAIN};
+  sae_batch b = {SM_M, p.x, NULL, p.labels, SAE_MODE_TRAIN, NULL, NULL};
   sae_lbfgs_opts o = opts(25, 0.0);
   sae_lbfgs_history h = {0};
   sae_error e = {0, ""};
@@ -259,7 +259,7 @@ END_TEST
 /* A start that already passes the gradient test: no iteration, theta unchanged. */
 START_TEST(test_already_minimal) {
   ls_problem p = ls_make(1.0);
-  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN, NULL, NULL};
   gsl_vector *before = gsl_vector_alloc(sae_model_theta(p.m)->size);
   gsl_vector_memcpy(before, sae_model_theta(p.m));
   sae_lbfgs_opts o = opts(10, 1e6);
@@ -280,7 +280,7 @@ END_TEST
 /* The delta test: past = 1, a 10% decrease required. */
 START_TEST(test_delta_stop) {
   ls_problem p = ls_make(1.0);
-  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_lbfgs_opts o = opts(100, 0.0);
   o.past = 1;
   o.delta = 0.1;
@@ -298,7 +298,7 @@ END_TEST
  * history outgrows its first allocation (64) and keeps every iteration. */
 START_TEST(test_unlimited_grows) {
   ls_problem p = ls_make(8.0);
-  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_lbfgs_opts o = opts(0, 1e-12);
   o.m = 1;
   sae_lbfgs_history h = {0};
@@ -314,7 +314,7 @@ END_TEST
 /* NULL options and history: the defaults, nothing kept. */
 START_TEST(test_null_opts_history) {
   ls_problem p = ls_make(1.0);
-  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double before, after;
   ck_assert_int_eq(sae_model_eval(p.m, &b, &before, &e), 0);
@@ -335,7 +335,7 @@ END_TEST
 /* verbose: one line per iteration in the documented format, then a summary. */
 START_TEST(test_verbose_lines) {
   sm_problem p = sm_make();
-  sae_batch b = {SM_M, p.x, NULL, p.labels, SAE_MODE_TRAIN};
+  sae_batch b = {SM_M, p.x, NULL, p.labels, SAE_MODE_TRAIN, NULL, NULL};
   sae_lbfgs_opts o = opts(4, 0.0);
   char *buf = NULL;
   size_t len = 0;
@@ -432,7 +432,7 @@ static gsl_matrix *random_x(size_t m, size_t n) {
 
 START_TEST(test_refuses_ascent_and_project) {
   gsl_matrix *x = random_x(10, 4);
-  sae_batch b = {10, x, x, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {10, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
   const sae_type *types[2] = {&ascent_type, &projected_type};
   const char *words[2] = {"L-BFGS minimises: the model has parameters learned by ascent",
                           "projects its parameters"};
@@ -453,7 +453,7 @@ END_TEST
 
 START_TEST(test_bad_options_and_state) {
   ls_problem p = ls_make(1.0);
-  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   sae_lbfgs_opts o;
   struct { int field; double v; const char *word; } bad[] = {
@@ -484,7 +484,7 @@ END_TEST
 /* The model's own error on the first evaluation: passed through, theta unchanged. */
 START_TEST(test_model_error_passes_through) {
   ls_problem p = ls_make(1.0);
-  sae_batch b = {LS_M, p.x, NULL, NULL, SAE_MODE_TRAIN}; /* squared_error needs a target */
+  sae_batch b = {LS_M, p.x, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL}; /* squared_error needs a target */
   gsl_vector *before = gsl_vector_alloc(sae_model_theta(p.m)->size);
   gsl_vector_memcpy(before, sae_model_theta(p.m));
   sae_lbfgs_history h = {0};
@@ -505,7 +505,7 @@ END_TEST
  * the iterations made are kept. */
 START_TEST(test_error_mid_run) {
   gsl_matrix *x = random_x(10, 4);
-  sae_batch b = {10, x, x, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {10, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_model *m = with_penalty(&fail_late_type);
   sae_lbfgs_history h = {0};
   sae_error e = {0, ""};
@@ -526,7 +526,7 @@ END_TEST
 START_TEST(test_nonfinite_cost) {
   ls_problem p = ls_make(1.0);
   gsl_matrix_set(p.x, 7, 2, NAN);
-  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {LS_M, p.x, p.t, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   ck_assert_int_eq(sae_lbfgs_run(p.m, &b, NULL, NULL, &e), SAE_ENUMERIC);
   ck_assert_msg(strstr(e.msg, "evaluation 1: the input has NaN (row 8, column 3)") != NULL,

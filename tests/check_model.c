@@ -87,7 +87,7 @@ START_TEST(test_hand_values) {
   gsl_vector_set(th, 2, 0.1);
   double xd[] = {1, 2, 3, 4}, td[] = {0.3, 0.2};
   gsl_matrix_view x = gsl_matrix_view_array(xd, 2, 2), t = gsl_matrix_view_array(td, 2, 1);
-  sae_batch b = {2, &x.matrix, &t.matrix, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {2, &x.matrix, &t.matrix, NULL, SAE_MODE_TRAIN, NULL, NULL};
   double cost;
   ck_assert_int_eq(sae_model_eval(m, &b, &cost, &e), 0);
   ck_assert_double_eq_tol(cost, 0.05, 1e-15);
@@ -112,7 +112,7 @@ START_TEST(test_batch_sizes) {
   gsl_matrix *x3 = gsl_matrix_alloc(3, 8), *x50 = gsl_matrix_alloc(50, 8);
   fill(x3, rng);
   fill(x50, rng);
-  sae_batch b3 = {3, x3, x3, NULL, SAE_MODE_TRAIN}, b50 = {50, x50, x50, NULL, SAE_MODE_TRAIN};
+  sae_batch b3 = {3, x3, x3, NULL, SAE_MODE_TRAIN, NULL, NULL}, b50 = {50, x50, x50, NULL, SAE_MODE_TRAIN, NULL, NULL};
   double c1, c2, c50;
   ck_assert_int_eq(sae_model_eval(m, &b3, &c1, &e), 0);
   ck_assert_int_eq(sae_model_eval(m, &b50, &c50, &e), 0);
@@ -135,7 +135,7 @@ START_TEST(test_grad_unzeroed) {
   sae_model *m = encoder(_i, 1, &e);
   gsl_matrix *x = gsl_matrix_alloc(5, 8);
   fill(x, rng);
-  sae_batch b = {5, x, x, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {5, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
   double c;
   gsl_vector *g = sae_model_grad(m), *g0 = gsl_vector_alloc(g->size);
   gsl_vector_set_zero(g);
@@ -197,7 +197,7 @@ START_TEST(test_encode_decode) {
   sae_model *m = encoder(1, 0, &e);
   gsl_matrix *x = gsl_matrix_alloc(4, 8), *z = gsl_matrix_alloc(4, 3), *y = gsl_matrix_alloc(4, 8);
   fill(x, rng);
-  sae_batch b = {4, x, x, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {4, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
   double cost;
   ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), 0);
   gsl_matrix_memcpy(y, sae_model_output(m, 3));
@@ -221,7 +221,7 @@ START_TEST(test_sgd_descends) {
   sae_model *m = encoder(0, 0, &e);
   gsl_matrix *x = gsl_matrix_alloc(8, 8);
   gsl_matrix_set_identity(x);
-  sae_batch b = {8, x, x, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {8, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_sgd *s = sae_sgd_alloc(m);
   ck_assert_int_eq(sae_sgd_set(s, 0.5, 0.9, &e), 0);
   double first = 0, cost = 0;
@@ -290,7 +290,7 @@ START_TEST(test_state_errors) {
   ck_assert_int_eq(sae_model_build(m, rng, &e), SAE_ESTATE);
   ck_assert_int_eq(add(m, "dense", "a", "n_out", 3, &e), 0);
   gsl_matrix *x = gsl_matrix_calloc(2, 4);
-  sae_batch b = {2, x, x, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {2, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
   double cost;
   ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), SAE_ESTATE);
   ck_assert_int_eq(sae_model_build(m, rng, &e), 0);
@@ -307,13 +307,13 @@ START_TEST(test_shape_errors) {
   sae_error e = {0, ""};
   sae_model *m = encoder(0, 0, &e);
   gsl_matrix *x = gsl_matrix_calloc(2, 7), *x8 = gsl_matrix_calloc(2, 8), *t = gsl_matrix_calloc(3, 8);
-  sae_batch b = {2, x, x, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {2, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
   double cost;
   ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), SAE_ESHAPE);
   ck_assert_ptr_nonnull(strstr(e.msg, "input has 7 columns, the model expects 8"));
-  sae_batch bt = {2, x8, t, NULL, SAE_MODE_TRAIN};
+  sae_batch bt = {2, x8, t, NULL, SAE_MODE_TRAIN, NULL, NULL};
   ck_assert_int_eq(sae_model_forward(m, &bt, &cost, &e), SAE_ESHAPE);
-  sae_batch nt = {2, x8, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch nt = {2, x8, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   ck_assert_int_eq(sae_model_forward(m, &nt, &cost, &e), SAE_ESHAPE);
   ck_assert_ptr_nonnull(strstr(e.msg, "needs a target"));
   const gsl_matrix *out;
@@ -360,7 +360,7 @@ START_TEST(test_size_overflow) {
   double data[4] = {2.385, 1, 2, 3};
   /* a batch of 2^50 rows that is never read: the sizes are refused first */
   gsl_matrix huge = {(size_t)1 << 50, 4, 0, data, NULL, 0};
-  sae_batch b = {huge.size1, &huge, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {huge.size1, &huge, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   double cost;
   ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), SAE_ENOMEM);
   ck_assert_msg(strstr(e.msg, "'enc'") && strstr(e.msg, "overflows"), "%s", e.msg);

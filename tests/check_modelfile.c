@@ -104,7 +104,7 @@ static double cost_on(sae_model *m) {
   gsl_matrix *x = gsl_matrix_alloc(5, sae_model_n_in(m));
   for (size_t i = 0; i < x->size1; i++)
     for (size_t j = 0; j < x->size2; j++) gsl_matrix_set(x, i, j, 0.1 + 0.13 * (double)((i * 7 + j * 3) % 8));
-  sae_batch b = {x->size1, x, x, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {x->size1, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
   double c;
   sae_error e = {0, ""};
   ck_assert_msg(sae_model_eval(m, &b, &c, &e) == 0, "%s", e.msg);

@@ -72,7 +72,7 @@ START_TEST(test_topk_by_hand) {
   gsl_matrix *x = from_array(2, 5, X25), *P = from_array(2, 5, P25);
   gsl_matrix *want = from_array(2, 5, want_train), *wdx = from_array(2, 5, want_dx);
   gsl_matrix *dx = gsl_matrix_alloc(2, 5);
-  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost;
   ck_assert_msg(sae_model_eval_probe(m, &b, P, dx, &cost, &e) == 0, "%s", e.msg);
@@ -100,7 +100,7 @@ START_TEST(test_topk_eval_alpha) {
   gsl_matrix *x = from_array(2, 5, X25), *P = from_array(2, 5, P25);
   gsl_matrix *want = from_array(2, 5, want_eval), *wdx = from_array(2, 5, want_dx);
   gsl_matrix *dx = gsl_matrix_alloc(2, 5);
-  sae_batch b = {2, x, NULL, NULL, SAE_MODE_EVAL};
+  sae_batch b = {2, x, NULL, NULL, SAE_MODE_EVAL, NULL, NULL};
   sae_error e = {0, ""};
   const gsl_matrix *out;
   ck_assert_msg(sae_model_encode(m, &b, 0, &out, &e) == 0, "%s", e.msg);
@@ -237,7 +237,7 @@ static void run_path(int dense, int tied, gsl_matrix *x, gsl_matrix *R, gsl_matr
   gsl_matrix b = tensor_of(m, "b", 0), bd = tensor_of(m, "b_dec", 0);
   for (size_t j = 0; j < PH; j++) gsl_matrix_set(&b, 0, j, 0.1 * sin(2.385 * (double)j));
   for (size_t j = 0; j < PN; j++) gsl_matrix_set(&bd, 0, j, 0.2 * cos(1.5 * (double)j));
-  sae_batch bt = {x->size1, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch bt = {x->size1, x, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost;
   ck_assert_msg(sae_model_eval_probe(m, &bt, R, dx, &cost, &e) == 0, "%s", e.msg);
@@ -323,7 +323,7 @@ START_TEST(test_ksparse_grad_write) {
   }
   gsl_matrix b = tensor_of(m, "b", 0);
   for (size_t j = 0; j < GH; j++) gsl_matrix_set(&b, 0, j, 0.1 * sin(2.385 * (double)j));
-  sae_batch bt = {GM, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch bt = {GM, x, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost;
   gsl_vector *g = sae_model_grad(m), *g1 = gsl_vector_alloc(g->size);
@@ -381,7 +381,7 @@ START_TEST(test_ksparse_ties) {
     sae_model *m = one_node("ksparse", 3, 3, hn, hv, rng);
     gsl_matrix b = tensor_of(m, "b", 0);
     for (size_t j = 0; j < TH; j++) gsl_matrix_set(&b, 0, j, 0.25 * (double)((j * 37) % 11));
-    sae_batch bt = {2, x, x, NULL, eval ? SAE_MODE_EVAL : SAE_MODE_TRAIN};
+    sae_batch bt = {2, x, x, NULL, eval ? SAE_MODE_EVAL : SAE_MODE_TRAIN, NULL, NULL};
     sae_error e = {0, ""};
     double cost;
     ck_assert_msg(sae_model_forward(m, &bt, &cost, &e) == 0, "%s", e.msg);
@@ -436,7 +436,7 @@ START_TEST(test_ksparse_usage) {
     /* usage is the last tensor of the node: after W, b, b_dec (and V). */
     ck_assert_ptr_eq(u.data + 4, sae_model_theta(m)->data + sae_model_theta(m)->size);
     gsl_matrix *x = from_array(3, 3, xa);
-    sae_batch b = {3, x, x, NULL, SAE_MODE_TRAIN};
+    sae_batch b = {3, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
     sae_sgd *opt = sae_sgd_alloc(m);
     ck_assert_int_eq(sae_sgd_set(opt, 1e-3, 0.9, &e), 0);
     double cost, want[] = {1, 1, 1, 3};
@@ -466,7 +466,7 @@ START_TEST(test_topk_keep_all_and_zero) {
   sae_model *m = one_node("topk", 5, 1, hn, five, rng);
   gsl_matrix *x = from_array(2, 5, X25), *P = from_array(2, 5, P25);
   gsl_matrix *dx = gsl_matrix_alloc(2, 5);
-  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost;
   ck_assert_int_eq(sae_model_eval_probe(m, &b, P, dx, &cost, &e), 0);
@@ -480,7 +480,7 @@ START_TEST(test_topk_keep_all_and_zero) {
   gsl_matrix_view P0 = gsl_matrix_submatrix(P, 0, 0, 1, 5);
   gsl_matrix_view d0 = gsl_matrix_submatrix(dx, 0, 0, 1, 5);
   m = one_node("topk", 5, 1, hn, two, rng);
-  sae_batch b1 = {1, x0, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch b1 = {1, x0, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   ck_assert_int_eq(sae_model_eval_probe(m, &b1, &P0.matrix, &d0.matrix, &cost, &e), 0);
   ck_assert_double_eq(gsl_matrix_get(dx, 0, 0), 1.5);
   ck_assert_double_eq(gsl_matrix_get(dx, 0, 2), 0.375);
@@ -505,7 +505,7 @@ START_TEST(test_ksparse_keep_all) {
   gsl_matrix *x = from_array(1, 3, xa), *Z = gsl_matrix_alloc(1, 4), *M = gsl_matrix_alloc(1, 4);
   gsl_matrix *Zs = gsl_matrix_alloc(1, 4), *Y = gsl_matrix_alloc(1, 3);
   gsl_matrix W = tensor_of(m, "W", 0), b = tensor_of(m, "b", 0), bd = tensor_of(m, "b_dec", 0);
-  sae_batch bt = {1, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch bt = {1, x, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost;
   ck_assert_int_eq(sae_model_forward(m, &bt, &cost, &e), 0);
@@ -580,7 +580,7 @@ START_TEST(test_retune) {
   ck_assert_double_eq(sae_model_get_hp(m, 0, "alpha", &found), 1);
   ck_assert_int_eq(sae_model_set_hp(m, 0, "k", 4, &e), 0);
   gsl_matrix *x = from_array(2, 5, X25);
-  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   double cost;
   ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), 0);
   const gsl_matrix *y = sae_model_output(m, 0);
@@ -618,7 +618,7 @@ START_TEST(test_nonfinite_input) {
   sae_model *m = one_node("topk", 5, 1, hn, two, rng);
   gsl_matrix *x = from_array(2, 5, X25);
   gsl_matrix_set(x, 1, 3, NAN);
-  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN};
+  sae_batch b = {2, x, NULL, NULL, SAE_MODE_TRAIN, NULL, NULL};
   sae_error e = {0, ""};
   double cost;
   ck_assert_int_eq(sae_model_forward(m, &b, &cost, &e), SAE_ENUMERIC);

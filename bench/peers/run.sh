@@ -65,6 +65,7 @@ r=1
 while [ "$r" -le "$rounds" ]; do
   echo "bench-peers: round $r of $rounds (load $(cut -d' ' -f1 /proc/loadavg))" >&2
   side ksparse epochs="$epochs"
+  side ksparse epochs="$epochs" precision=32
   peer ksparse torch fp64 epochs="$epochs"
   peer ksparse torch fp32 epochs="$epochs"
   for w in ufldl784 ufldl64; do

@@ -15,7 +15,9 @@ One workload per run, so that the driver can interleave saelab and its peers
 Arguments: `workload` (versions: one `machine` line; ksparse, ufldl64, ufldl784, lbfgs64), `dump` (a
 directory), `m` (examples; default 60000 for ksparse, 10000 for the rest),
 `epochs` (ksparse, default 2), `reps` (UFLDL evaluations, default 10),
-`iters` (lbfgs64, default 400).
+`iters` (lbfgs64, default 400), `precision` (ksparse: 64, the default, or
+32: the same epochs trained by `sae.train`'s float32 path, from the same
+weights and shuffles; its line says dtype=fp32).
 ]]
 local sae = require "sae"
 
@@ -33,6 +35,11 @@ local m = sae.arg("m", workload == "ksparse" and 60000 or 10000)
 local epochs = sae.arg("epochs", 2)
 local reps = sae.arg("reps", 10)
 local iters = sae.arg("iters", 400)
+local precision = sae.arg("precision", 64)
+if precision ~= 64 and (precision ~= 32 or workload ~= "ksparse") then
+  error("precision=" .. precision .. ": 64, or 32 for workload=ksparse", 0)
+end
+local dtype = precision == 32 and "fp32" or "fp64"
 
 local function write(name, M)
   local f = assert(io.open(dump .. "/" .. name .. ".f64", "wb"))
@@ -87,12 +94,13 @@ if workload == "ksparse" then
   write("ks_b_dec", net:param("ks", "b_dec"))
   -- The check: TRAIN mode (k units kept, not alpha k) on the first 1000 rows.
   local c0 = net:eval(X:rowrange(1, math.min(m, 1000)))
-  line("check", {workload = "ksparse", impl = "saelab", dtype = "fp64", cost0 = c0,
+  line("check", {workload = "ksparse", impl = "saelab", dtype = dtype, cost0 = c0,
                  gnorm0 = net:grad():norm()})
   local times, costs = {}, {}
   sae.seed(4711)
   local t_prev = sae.clock()
   sae.train(net, X, {epochs = epochs, batch = batch, lr = 0.01, momentum = 0.9, quiet = true,
+                     precision = precision,
                      on_epoch = function(e, cost)
                        local t = sae.clock()
                        times[e], costs[e] = t - t_prev, cost
@@ -100,7 +108,7 @@ if workload == "ksparse" then
                      end})
   local best = math.min(table.unpack(times))
   local flop = 2 * m * n_in * n_hid + 8 * m * k * n_in
-  line("peer", {workload = "ksparse", impl = "saelab", dtype = "fp64", seconds = best, flop = flop,
+  line("peer", {workload = "ksparse", impl = "saelab", dtype = dtype, seconds = best, flop = flop,
                 gflops = flop / best / 1e9, epochs = epochs, cost = costs[#costs],
                 threads = threads})
 elseif workload == "ufldl64" or workload == "ufldl784" then

@@ -5,8 +5,10 @@ Per (workload, implementation, dtype): the best seconds over the rounds,
 GFLOP/s from the FLOP count on the line, the fraction of the dgemm peak
 (fp64: bench/dgemm_peak, saelab's CBLAS) or the sgemm peak (fp32: the best
 of numpy's and PyTorch's float32 2000 x 2000 product in the same run), and
-saelab's speed-up over it (peer seconds / saelab seconds; for L-BFGS per
-iteration).  Then the initial-point checks: cost and gradient norm of each
+saelab's speed-up over it (peer seconds / saelab seconds, against saelab in
+the peer's dtype where saelab ran it -- the k-sparse epoch in fp32 -- else
+saelab fp64; for L-BFGS per iteration; saelab's own fp32 row gives its
+time as a fraction of saelab's fp64).  Then the initial-point checks: cost and gradient norm of each
 implementation against saelab's, same data, same initial parameters.
 """
 import sys
@@ -53,16 +55,20 @@ def main(path):
               dpeak, speak, ", ".join("%s %s %.1f" % (i, d, g) for (w, i, d), g in sorted(gemm.items()))))
     print()
     hdr = ["workload", "implementation", "dtype", "seconds (best)", "rounds", "GFLOP/s",
-           "of peak", "saelab speed-up"]
+           "of peak", "saelab speed-up (same dtype)"]
     rows = []
     order = ["ksparse", "ufldl784", "ufldl64", "lbfgs64"]
     for w in order:
-        keys = sorted((k for k in peers if k[0] == w), key=lambda k: (k[1] != "saelab", k[1], k[2]))
-        base = peers.get((w, "saelab", "fp64"))
-        base_s = None
-        if base:
-            b = min(base, key=lambda r: float(r["seconds"]))
-            base_s = float(b["seconds"]) / (float(b["iters"]) if "iters" in b else 1.0)
+        keys = sorted((k for k in peers if k[0] == w),
+                      key=lambda k: (k[1] != "saelab", k[1], k[2] != "fp64", k[2]))
+
+        def per_iter(key):  # saelab's best seconds (per iteration for L-BFGS), or None
+            if key not in peers:
+                return None
+            b = min(peers[key], key=lambda r: float(r["seconds"]))
+            return float(b["seconds"]) / (float(b["iters"]) if "iters" in b else 1.0)
+
+        base64 = per_iter((w, "saelab", "fp64"))
         for k in keys:
             best = min(peers[k], key=lambda r: float(r["seconds"]))
             s = float(best["seconds"])
@@ -76,7 +82,11 @@ def main(path):
             if "iters" in best:
                 extra = " (%s it, %s evals, %.1f it/s, final cost %.6g)" % (
                     best["iters"], best["evals"], float(best["iters"]) / s, float(best["cost"]))
-            sp = "-" if k[1] == "saelab" or base_s is None else "%.2fx" % (per / base_s)
+            base_s = per_iter((w, "saelab", k[2])) or base64
+            if k[1] == "saelab":
+                sp = "-" if k[2] == "fp64" or base64 is None else "%.2f of fp64" % (per / base64)
+            else:
+                sp = "-" if base_s is None else "%.2fx" % (per / base_s)
             rows.append([w, k[1], k[2], "%.4g%s" % (s, extra), str(len(peers[k])), gf, frac, sp])
     widths = [max(len(r[i]) for r in rows + [hdr]) for i in range(len(hdr))]
     fmt = lambda r: "| " + " | ".join(c.ljust(wd) for c, wd in zip(r, widths)) + " |"

@@ -9,6 +9,10 @@
 --   lr, momentum   SGD step size eta and momentum mu (defaults 0.1, 0)
 --   lr_scale  {["node.tensor"] = c, ...}: that tensor's step is lr * c (sae.sgd's
 --             option; DrSAE divides a matrix's rate by its repeats in the net)
+--   precision 64 (default) or 32: sae.sgd's option, steps on a float copy of
+--             the parameters; it is written back into net:theta() (opt:sync())
+--             at the end of every epoch, before on_epoch, the checkpoint and
+--             the history, and at the end: every callback sees the weights
 --   schedule  learning rate per epoch: a function(epoch, lr0) -> lr, or
 --             {step = N, factor = f} (lr0 * f^floor((epoch-1)/N)), or
 --             {decay = d} (lr0 / (1 + d * (epoch-1)))
@@ -75,7 +79,7 @@ local function check_every(every, fname)
   return every
 end
 
-local TRAIN_KEYS = { "epochs", "batch", "lr", "momentum", "lr_scale", "schedule", "shuffle", "target",
+local TRAIN_KEYS = { "epochs", "batch", "lr", "momentum", "lr_scale", "precision", "schedule", "shuffle", "target",
                      "labels", "tol", "rtol", "every", "quiet", "on_epoch", "first_epoch",
                      "on_start", "checkpoint", "checkpoint_every", "signature", "keep" }
 
@@ -113,7 +117,8 @@ function M.train(net, X, opts)
   local lr0 = opts.lr or 0.1
   -- sae.sgd refuses a model that nothing adds cost to (no loss node).
   local opt = caller.call(core.sgd, net, { lr = lr0, momentum = opts.momentum or 0,
-                                          lr_scale = opts.lr_scale })
+                                          lr_scale = opts.lr_scale,
+                                          precision = opts.precision })
   local first_epoch = opts.first_epoch or 1
   if first_epoch < 1 or first_epoch % 1 ~= 0 then
     caller.error(string.format("sae.train: first_epoch = %s must be a whole number >= 1",
@@ -189,6 +194,7 @@ function M.train(net, X, opts)
       if not ok then caller.rethrow(c, string.format("sae.train: epoch %d, batch %d", epoch, bi)) end
       total = total + c * (last - first + 1)
     end
+    opt:sync() -- precision 32: the float weights into net:theta() and the velocity
     local cost = total / n
     local i = #hist.epoch + 1
     hist.epoch[i], hist.cost[i], hist.lr[i] = epoch, cost, lr
@@ -206,6 +212,7 @@ function M.train(net, X, opts)
     end
     if hist.stopped ~= "epochs" then break end
   end
+  opt:sync() -- a no-op unless a step ran since the epoch's sync
   hist.seconds = core.clock() - t0
   return hist
 end

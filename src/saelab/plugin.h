@@ -45,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <gsl/gsl_matrix.h>
+#include <gsl/gsl_matrix_float.h>
 #include <gsl/gsl_rng.h>
 
 #ifdef __cplusplus
@@ -129,6 +130,12 @@ typedef struct sae_batch {
   const gsl_matrix *target; /* m x n: what losses compare with (x for an autoencoder); may be NULL */
   const size_t *labels;     /* m class labels in 0..n_classes-1, or NULL */
   sae_mode mode;
+  /* Appended (ABI 1 grows): the same batch in float32, set by the host for
+   * the float32 calls (forward_f32, backward_f32, update_f32; not to be
+   * read by the others, whose batch may not set them): x32 m x n_data,
+   * target32 m x n or NULL.  x and target stay valid beside them. */
+  const gsl_matrix_float *x32;
+  const gsl_matrix_float *target32;
 } sae_batch;
 
 struct sae_type;
@@ -175,6 +182,18 @@ typedef struct sae_node {
    * shared tensor get 0 and add.  Saves the host's pass over the gradient
    * block (6.3 MB per batch for a 784-1000 layer). */
   int grad_write;
+
+  /* Appended (ABI 1 grows): the float32 twins of param[] and grad[], views
+   * into the float32 copies of the parameter and gradient blocks, the same
+   * shapes and the same aliasing (tied, transposed, shared) as param and
+   * grad.  Set by the host only once something trains in float32
+   * (sae.sgd's precision = 32); before that their data is NULL.  The
+   * float32 calls read and write these, never param and grad; the host
+   * copies between the two (the optimiser's sync).  A float32 call may use
+   * ws as raw scratch: it has ws_per_example * sizeof(double) bytes per
+   * example, enough for the same count of floats. */
+  gsl_matrix_float param32[SAE_MAX_TENSORS];
+  gsl_matrix_float grad32[SAE_MAX_TENSORS];
 } sae_node;
 
 #define SAE_TYPE_NONSMOOTH 0x1u /* kinks (relu, |x|, top-k): gradient check at 1e-6, not 1e-9 */
@@ -269,6 +288,25 @@ typedef struct sae_type {
    * its own term alone.  Without it the host zeroes dx and calls backward. */
   int (*backward_write)(sae_node *nd, const gsl_matrix *x, const gsl_matrix *y,
                         const gsl_matrix *dy, gsl_matrix *dx);
+
+  /* Appended (ABI 1 grows; NULL from a plugin of an older header): the
+   * float32 path, for training with sae.sgd's precision = 32.  A type has
+   * one when forward_f32 and backward_f32 are set, and update_f32 too if it
+   * has update, and it has no project (the optimiser refuses a model with a
+   * node that has none).  They are the contracts of forward, backward,
+   * backward_write and update above, in float32 matrices over param32 and
+   * grad32 (sae_node), with batch->x32 and batch->target32: PASSTHROUGH,
+   * grad_write and the state's meaning are the same.  write = 1: dx is
+   * written, not added to (backward_write's contract; dx never NULL then);
+   * 0: backward's.  Costs are summed into a double.  The host calls them
+   * only while it trains in float32; forward (not forward_f32) runs for
+   * eval, encode and the gradient checks, on the double parameters. */
+  int (*forward_f32)(sae_node *nd, const gsl_matrix_float *x, gsl_matrix_float *y,
+                     double *cost);
+  int (*backward_f32)(sae_node *nd, const gsl_matrix_float *x, const gsl_matrix_float *y,
+                      const gsl_matrix_float *dy, gsl_matrix_float *dx, int write);
+  int (*update_f32)(sae_node *nd, const gsl_matrix_float *x, const gsl_matrix_float *y,
+                    double eta);
 } sae_type;
 
 typedef struct sae_plugin {

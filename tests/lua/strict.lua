@@ -53,7 +53,7 @@ raises(unknown("net:update", "targte", BATCH), net.update, net, X, 0.1, { targte
 raises(unknown("net:encode", "cdoe", "code"), net.encode, net, X, { cdoe = "enc" })
 raises(unknown("net:decode", "cdoe", "code"), net.decode, net, sae.rand(6, 3), { cdoe = "enc" })
 
-raises(unknown("sae.sgd", "momentun", "lr, momentum, lr_scale"), sae.sgd, net, { momentun = 0.9 })
+raises(unknown("sae.sgd", "momentun", "lr, momentum, lr_scale, precision"), sae.sgd, net, { momentun = 0.9 })
 local opt = sae.sgd(net, { lr = 0.1 })
 raises(unknown("opt:set", "rl", "lr, momentum, lr_scale"), opt.set, opt, { rl = 0.2 })
 raises(unknown("opt:step", "targte", BATCH), opt.step, opt, X, { targte = X })
@@ -73,7 +73,7 @@ raises(unknown("sae.plot_heatmap", "titel", PLOT), sae.plot_heatmap, "/nonexiste
 raises(unknown("sae.plot_grid", "colls", "h, w, cols, normalize, title, width, height"),
        sae.plot_grid, "/nonexistent/x.png", X, { colls = 2 })
 
-local TRAIN = "epochs, batch, lr, momentum, lr_scale, schedule, shuffle, target, labels, tol, rtol, "
+local TRAIN = "epochs, batch, lr, momentum, lr_scale, precision, schedule, shuffle, target, labels, tol, rtol, "
   .. "every, quiet, on_epoch, first_epoch, on_start, checkpoint, checkpoint_every, signature, keep"
 raises(unknown("sae.train", "batch_size", TRAIN), sae.train, net, X,
        { epochs = 1, batch_size = 2, quiet = true })
