@@ -2,6 +2,7 @@
  * (registry, seeded generator) and small utilities.  lua/sae/init.lua builds
  * the user-facing `sae` table on top of it.  saelab preloads lsae_open_core
  * after lsae_setup; a plain Lua loads it through lsae_module.c instead. */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -433,6 +434,18 @@ static const luaL_Reg util_funcs[] = {
   {"types", l_types},
   {"gradcheck_type", l_gradcheck_type},
   {NULL, NULL}};
+
+/* A matrix or a model keeps its numbers outside Lua's heap, so the collector
+ * paces itself on the few bytes of their userdata and never sees the rest: a
+ * loop that makes a 400 MB encoding per pass and drops it grows without
+ * bound (a three-k k-sparse run reached 19.6 GB in its classifier phase
+ * before the kernel killed it).  LUA_GCSTEP with a size (in KB) adds that
+ * much to the collector's debt, as an allocation inside the heap would, and
+ * runs the step it owes. */
+void lsae_gc_external(lua_State *L, size_t bytes) {
+  const size_t kb = bytes >> 10;
+  if (kb) lua_gc(L, LUA_GCSTEP, kb > INT_MAX ? INT_MAX : (int)kb);
+}
 
 void lsae_open_util(lua_State *L) { luaL_setfuncs(L, util_funcs, 0); }
 

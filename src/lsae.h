@@ -76,6 +76,10 @@ int lsae_read_hparams(lua_State *L, int idx, const char *const *skip, lsae_hp *h
  * "fname: unknown option 'momentun' (known: a, b, ...)".  A misspelt option
  * would otherwise be ignored without a word.  [-0, +0, e] */
 void lsae_check_options(lua_State *L, int idx, const char *fname, const char *const *keys);
+/* bytes were just allocated outside Lua's heap for an object Lua owns (a
+ * matrix's numbers, a model's buffers): step the collector as if Lua had
+ * allocated them.  Anything the caller still needs must be on the stack. */
+void lsae_gc_external(lua_State *L, size_t bytes);
 
 /* The batch of a call f(X [, {target=, labels=, mode=}]) with X at xarg and
  * the options at optarg: target defaults to X (an autoencoder), labels are

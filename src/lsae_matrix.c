@@ -98,6 +98,7 @@ gsl_matrix *lsae_newmatrix(lua_State *L, size_t rows, size_t cols) {
   }
   m->a->owner = 1; /* gsl_matrix_free frees the block too */
   m->owner = 1;
+  lsae_gc_external(L, rows * cols * sizeof(double)); /* m is on the stack: safe */
   return m->a;
 }
 

@@ -29,7 +29,8 @@
 #include "registry.h"
 
 typedef struct lsae_model {
-  sae_model *m; /* NULL once freed */
+  sae_model *m;   /* NULL once freed */
+  size_t counted; /* bytes of its buffers already reported to the collector */
 } lsae_model;
 
 typedef struct lsae_sgd {
@@ -38,6 +39,21 @@ typedef struct lsae_sgd {
 
 static lsae_model *check_box(lua_State *L, int arg) {
   return luaL_checkudata(L, arg, LSAE_MODEL);
+}
+
+/* The model at idx may have grown its buffers (a batch larger than any
+ * before: encoding 50000 images reserves 400 MB per node): report the
+ * growth to the collector (lsae_gc_external), so models dropped by a
+ * script are collected at the pace of their real size. */
+static void model_grew(lua_State *L, int idx) {
+  lsae_model *box = check_box(L, idx);
+  if (!box->m) return;
+  const size_t now = sae_model_heap_bytes(box->m);
+  if (now > box->counted) {
+    const size_t grown = now - box->counted;
+    box->counted = now;
+    lsae_gc_external(L, grown);
+  }
 }
 
 static sae_model *check_model(lua_State *L, int arg) {
@@ -51,6 +67,7 @@ sae_model *lsae_checkmodel(lua_State *L, int arg) { return check_model(L, arg); 
 sae_model **lsae_newmodel(lua_State *L) {
   lsae_model *box = lua_newuserdatauv(L, sizeof *box, 0);
   box->m = NULL;
+  box->counted = 0;
   luaL_setmetatable(L, LSAE_MODEL);
   return &box->m;
 }
@@ -143,6 +160,7 @@ static int l_build(lua_State *L) {
   if (rc == SAE_ENOMEM) return luaL_error(L, "net:build: %s", e.msg); /* says how many bytes */
   if (rc) return lsae_fail(L, rc, &e);
   lua_settop(L, 1);
+  model_grew(L, 1);
   return 1;
 }
 
@@ -251,6 +269,7 @@ static int forward(lua_State *L, const char *fname) {
   double cost;
   sae_error e = {0, ""};
   int rc = sae_model_forward(m, &b, &cost, &e);
+  model_grew(L, 1);
   if (rc) return lsae_fail(L, rc, &e);
   lua_pushnumber(L, cost);
   return 1;
@@ -267,6 +286,7 @@ static int l_eval(lua_State *L) {
   double cost;
   sae_error e = {0, ""};
   int rc = sae_model_eval(m, &b, &cost, &e);
+  model_grew(L, 1);
   if (rc) return lsae_fail(L, rc, &e);
   lua_pushnumber(L, cost);
   return 1;
@@ -288,6 +308,7 @@ static int l_update(lua_State *L) {
   sae_error e = {0, ""};
   int rc = sae_model_forward(m, &b, &cost, &e);
   if (!rc) rc = sae_model_update(m, &b, eta, &n_updated, &e);
+  model_grew(L, 1);
   if (rc) return lsae_fail(L, rc, &e);
   lua_pushinteger(L, n_updated);
   lua_pushnumber(L, cost);
@@ -349,6 +370,7 @@ static int l_encode(lua_State *L) {
   const gsl_matrix *z;
   sae_error e = {0, ""};
   int rc = sae_model_encode(m, &b, i, &z, &e);
+  model_grew(L, 1);
   if (rc) return lsae_fail(L, rc, &e);
   push_copy(L, z);
   return 1;
@@ -363,6 +385,7 @@ static int l_decode(lua_State *L) {
   const gsl_matrix *out;
   sae_error e = {0, ""};
   int rc = sae_model_decode(m, i, z, &out, &e);
+  model_grew(L, 1);
   if (rc) return lsae_fail(L, rc, &e);
   push_copy(L, out);
   return 1;
@@ -645,6 +668,9 @@ static int l_sgd_step(lua_State *L) {
   double cost;
   sae_error e = {0, ""};
   int rc = sae_sgd_step(s, &b, &cost, &e);
+  lua_getiuservalue(L, 1, 1);
+  model_grew(L, -1);
+  lua_pop(L, 1);
   if (rc) return lsae_fail(L, rc, &e);
   lua_pushnumber(L, cost);
   return 1;

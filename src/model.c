@@ -439,6 +439,24 @@ int sae_model_build(sae_model *m, gsl_rng *rng, sae_error *e) {
   return 0;
 }
 
+static size_t mat_bytes(const gsl_matrix *a) { return a ? a->size1 * a->size2 * sizeof(double) : 0; }
+static size_t matf_bytes(const gsl_matrix_float *a) {
+  return a ? a->size1 * a->size2 * sizeof(float) : 0;
+}
+
+size_t sae_model_heap_bytes(const sae_model *m) {
+  size_t b = 0;
+  if (m->theta) b += 2 * m->theta->size * sizeof(double); /* theta and grad */
+  if (m->theta32) b += 2 * m->theta32->size * sizeof(float);
+  b += matf_bytes(m->xbuf32) + matf_bytes(m->tbuf32);
+  for (size_t i = 0; i < m->n; i++) {
+    const node_rec *r = &m->node[i];
+    b += mat_bytes(r->ybuf) + mat_bytes(r->dybuf) + matf_bytes(r->ybuf32) + matf_bytes(r->dybuf32);
+    if (r->nd.ws) b += (m->m_max * r->nd.ws_per_example + r->nd.ws_fixed) * sizeof(double);
+  }
+  return b;
+}
+
 /* Grow per-node buffers to hold batches of mb rows (outside the hot loop:
  * only when a larger batch than ever before arrives), and set the views. */
 static int reserve(sae_model *m, size_t mb, sae_error *e) {

@@ -53,6 +53,10 @@ int sae_model_tensor_is_alias(const sae_model *m, size_t i, size_t j);
 int sae_model_find(const sae_model *m, const char *name); /* -1 if none */
 size_t sae_model_out_node(const sae_model *m);  /* last layer/activation node */
 size_t sae_model_last_node(const sae_model *m); /* last node that is not a regularizer */
+/* Bytes of the model's own buffers: parameters, gradient, every node's outputs,
+ * output-gradients and workspace, and the float32 copies (they grow with the
+ * largest batch seen).  The Lua binding reports their growth to the collector. */
+size_t sae_model_heap_bytes(const sae_model *m);
 /* 1 when some node adds to the cost (a loss, penalty or regularizer): without
  * one the cost is 0 whatever theta is, and an optimiser has nothing to do. */
 int sae_model_has_cost(const sae_model *m);
