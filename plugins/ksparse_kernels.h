@@ -17,7 +17,7 @@
  *                   the other precision's forward, whose ws layout differs)
  * and gets, all static: KS_FN(ksparse_forward), KS_FN(ksparse_backward) (with
  * the write flag of backward_f32), KS_FN(ksparse_update).  It undefines
- * nothing: the includer does, between the two inclusions.
+ * the names above at its end, so the next inclusion defines them afresh.
  *
  * In float the top-k selection compares float values: on a near-tie it may
  * keep another unit than the double run would (doc/design.md). */
@@ -416,3 +416,14 @@ static int KS_FN(ksparse_update)(sae_node *nd, const MAT *x, const MAT *y, doubl
   for (size_t p = 0; p < st->m * st->kk; p++) usage[w.S[p]] += 1.0;
   return SAE_OK;
 }
+
+/* The instance's parameters end with it (see the top). */
+#undef REAL
+#undef KS_FN
+#undef MAT
+#undef MAT_VIEW
+#undef MAT_VIEW_ARRAY
+#undef GEMM
+#undef KS_PARAM
+#undef KS_GRAD
+#undef KS_F32

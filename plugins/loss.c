@@ -112,6 +112,15 @@ SAE_EW_CLONES static double se_row(size_t n, const double *restrict x, const dou
   return sum;
 }
 
+/* The cost from the per-example sums of squares (either precision's):
+ * 1/2 their sum, over the batch when mean = 1, summed in example order. */
+static double se_total(const sae_node *nd, const double *row, size_t m) {
+  double sum = 0.0;
+  for (size_t i = 0; i < m; i++) sum += row[i];
+  const double scale = nd->hp[SE_MEAN] != 0 ? (double)m : 1.0;
+  return sum / (2.0 * scale);
+}
+
 static int se_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *cost) {
   const size_t m = x->size1, n = x->size2;
   const gsl_matrix *t;
@@ -122,10 +131,7 @@ static int se_forward(sae_node *nd, const gsl_matrix *x, gsl_matrix *y, double *
   (void)nt;
   SAE_EW_PRAGMA(omp parallel for if(nt > 1) num_threads(nt) schedule(static))
   for (size_t i = 0; i < m; i++) row[i] = se_row(n, x->data + i * x->tda, t->data + i * t->tda);
-  double sum = 0.0;
-  for (size_t i = 0; i < m; i++) sum += row[i];
-  const double scale = nd->hp[SE_MEAN] != 0 ? (double)m : 1.0;
-  *cost += sum / (2.0 * scale);
+  *cost += se_total(nd, row, m);
   return SAE_OK;
 }
 
@@ -226,10 +232,7 @@ static int se_forward_f32(sae_node *nd, const gsl_matrix_float *x, gsl_matrix_fl
   SAE_EW_PRAGMA(omp parallel for if(nt > 1) num_threads(nt) schedule(static))
   for (size_t i = 0; i < m; i++)
     row[i] = se_row_f32(n, x->data + i * x->tda, t->data + i * t->tda);
-  double sum = 0.0;
-  for (size_t i = 0; i < m; i++) sum += row[i];
-  const double scale = nd->hp[SE_MEAN] != 0 ? (double)m : 1.0;
-  *cost += sum / (2.0 * scale);
+  *cost += se_total(nd, row, m);
   return SAE_OK;
 }
 

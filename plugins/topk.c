@@ -389,15 +389,6 @@ static int ksparse_shape(sae_node *nd, size_t xr, size_t xc, size_t ar, size_t a
 #define KS_GRAD grad
 #define KS_F32 0
 #include "ksparse_kernels.h"
-#undef REAL
-#undef KS_FN
-#undef MAT
-#undef MAT_VIEW
-#undef MAT_VIEW_ARRAY
-#undef GEMM
-#undef KS_PARAM
-#undef KS_GRAD
-#undef KS_F32
 #define REAL float
 #define KS_FN(name) KS_CAT(name, _f32)
 #define MAT gsl_matrix_float
@@ -408,15 +399,6 @@ static int ksparse_shape(sae_node *nd, size_t xr, size_t xc, size_t ar, size_t a
 #define KS_GRAD grad32
 #define KS_F32 1
 #include "ksparse_kernels.h"
-#undef REAL
-#undef KS_FN
-#undef MAT
-#undef MAT_VIEW
-#undef MAT_VIEW_ARRAY
-#undef GEMM
-#undef KS_PARAM
-#undef KS_GRAD
-#undef KS_F32
 
 /* backward: the double kernel, adding into dx (no backward_write: the host
  * zeroes a fresh dx, as before the float path). */
