@@ -127,7 +127,8 @@ static void KS_FN(ks_sift)(const REAL *v, uint32_t *hp, size_t kk, size_t p) {
  * One scan; every unit already kept has a lower index than the one scanned,
  * so a tie never displaces it and one comparison with thr, the value of the
  * unit furthest behind, decides.  For values in random order about
- * kk ln(h / kk) units enter (92 for 25 of 1000).  Up to KS_SORTED_MAX kept
+ * kk ln(h / kk) units enter (92 for 25 of 1000; fewer behind the block
+ * bound below).  Up to KS_SORTED_MAX kept
  * units S and v hold them sorted (best first) and an entry shifts the worse
  * ones down: a predictable loop, where a heap's sift mispredicts a branch at
  * every level. */
@@ -140,13 +141,38 @@ static size_t KS_FN(ks_select)(const REAL *z, size_t h, size_t kk, uint32_t *S, 
     return 0;
   }
   if (kk <= KS_SORTED_MAX) {
-    for (size_t j = 0; j < kk; j++) { /* insertion sort of the first kk */
-      size_t p = j;
-      for (; p > 0 && v[p - 1] < z[j]; p--) v[p] = v[p - 1], S[p] = S[p - 1];
-      v[p] = z[j], S[p] = (uint32_t)j;
+    /* First a lower bound of the kk-th value: the least of the maxima of kk
+     * blocks.  The blocks' maxima are kk units at or above it, so the kk
+     * best are all at or above it, and a unit below it is below all of them:
+     * the scan can skip it and keep the same set.  Only the units at or
+     * above the bound enter the sorted fill, and its last value starts the
+     * scan's threshold far higher than the first kk units' would: for
+     * values in random order about 3.7 kk units reach the insertions (93 of
+     * 1000 at kk = 25) instead of all of them, and a vectorised max per
+     * block is cheaper than the shifts it saves (the selection was 6 % of a
+     * float32 k-sparse epoch).  Blocks of fewer than KS_BLOCK_MIN units
+     * would bound little: then every unit enters, as before. */
+    REAL lo = -INFINITY;
+    const size_t bs = h / kk;
+    if (bs >= KS_BLOCK_MIN) {
+      lo = INFINITY;
+      for (size_t b = 0; b < kk; b++) {
+        const size_t a = b * bs, e = b + 1 < kk ? a + bs : h;
+        REAL mx = z[a];
+        KS_PRAGMA(omp simd reduction(max:mx))
+        for (size_t j = a + 1; j < e; j++) mx = z[j] > mx ? z[j] : mx;
+        if (mx < lo) lo = mx;
+      }
+    }
+    size_t j0 = 0;
+    for (size_t f = 0; f < kk; j0++) { /* insertion sort of the first kk at or above lo */
+      if (z[j0] < lo) continue;
+      size_t p = f++;
+      for (; p > 0 && v[p - 1] < z[j0]; p--) v[p] = v[p - 1], S[p] = S[p - 1];
+      v[p] = z[j0], S[p] = (uint32_t)j0;
     }
     REAL thr = v[kk - 1];
-    for (size_t j = kk; j < h; j++) {
+    for (size_t j = j0; j < h; j++) {
       if (!(z[j] > thr)) continue;
       size_t p = kk - 1;
       for (; p > 0 && v[p - 1] < z[j]; p--) v[p] = v[p - 1], S[p] = S[p - 1];

@@ -82,7 +82,8 @@
  *    written once per batch, the examples summed in ascending order; when the
  *    host asks, grad_write, the first pair writes instead of adding, so the
  *    host need not zero the gradient block); dx per example.  Examples and units are split over
- *    OpenMP threads when libgomp will not spin for long (sae_omp_threads); every
+ *    OpenMP threads when libgomp will not spin for long (sae_omp_threads: by
+ *    default under the saelab program, which sets passive waits); every
  *    sum runs in a fixed order, so the result does not depend on the number
  *    of threads.  Row loops are `omp simd`, compiled for AVX-512, AVX2 and
  *    baseline x86-64 (target_clones); the lane order of ks_dot's sum depends
@@ -325,6 +326,7 @@ static int ks_cmp_u32(const void *a, const void *b) {
 /* Up to this many kept units, selection keeps them in a sorted array;
  * beyond, in a heap (tk_select's method). */
 #define KS_SORTED_MAX 128
+#define KS_BLOCK_MIN 8 /* ks_select: blocks of at least 8 units bound the kk-th value */
 
 /* ---- ksparse: the type ------------------------------------------------------------ */
 

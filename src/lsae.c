@@ -323,8 +323,10 @@ static int l_gather(lua_State *L) {
     if (!isint || r < 1 || (size_t)r > src->size1)
       return luaL_error(L, "gather: index %d is not a row of a %d-row matrix", (int)i + 1,
                         (int)src->size1);
-    gsl_vector_const_view from = gsl_matrix_const_row(src, (size_t)r - 1);
-    gsl_matrix_set_row(dst, i, &from.vector);
+    /* a row of a gsl_matrix is contiguous: one memcpy (gsl_matrix_set_row
+     * copies element by element, 2 % of a float32 k-sparse epoch) */
+    memcpy(dst->data + i * dst->tda, src->data + ((size_t)r - 1) * src->tda,
+           src->size2 * sizeof *dst->data);
   }
   return 0;
 }

@@ -656,8 +656,31 @@ static int cmd_repl(int argc, char **argv) {
   return rc;
 }
 
+/* OpenMP's defaults for the plugins' passes (selection, the sparse decoder
+ * and backward, the elementwise maps), set before the first plugin brings
+ * libgomp in (dlopen: it reads its environment then), and only where the user
+ * set nothing.  The passes run between OpenBLAS's products on the same cores:
+ * with libgomp's default wait policy its threads spin for up to 300000 rounds
+ * after each pass, against OpenBLAS's threads, and an epoch took 3x longer;
+ * passive, they sleep at once (sae_omp_threads then lets the passes take
+ * omp_get_max_threads()).  As many threads as OpenBLAS has, so
+ * OPENBLAS_NUM_THREADS=1 (several runs side by side) makes the whole run
+ * single-threaded.  The numbers do not depend on the count (the passes cut
+ * their sums alike on any: tests/elementwise-threads.test). */
+static void omp_defaults(void) {
+  if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT"))
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+  const int n = sae_blas_threads();
+  if (!getenv("OMP_NUM_THREADS") && n > 0) {
+    char buf[16];
+    snprintf(buf, sizeof buf, "%d", n);
+    setenv("OMP_NUM_THREADS", buf, 1);
+  }
+}
+
 int main(int argc, char **argv) {
   sae_error_init();
+  omp_defaults();
   /* A write past the file-size limit (ulimit -f, RLIMIT_FSIZE) raises
    * SIGXFSZ, whose default action kills the process with no word of which
    * file.  Ignored, write() fails with EFBIG instead and the writer

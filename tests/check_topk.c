@@ -408,6 +408,62 @@ START_TEST(test_ksparse_ties) {
 }
 END_TEST
 
+/* The selection's block bound (ks_select: the least of kk block maxima, units
+ * below it skipped): the twin's kept set for orders that defeat the bound or
+ * tie at it -- ascending, descending, all equal, three values, every block's
+ * maximum equal, a spike per block, random with duplicates -- at n_hid = 1000
+ * with kk = 25 (blocks of 40), 75 (EVAL, alpha 3: blocks of 13), 100 (blocks
+ * of 10) and 5 (blocks of 200). */
+START_TEST(test_ksparse_select_bound) {
+  enum { TH = 1000, NPAT = 7 };
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  const char *hn[] = {"n_hid", "k", "alpha"};
+  gsl_matrix *x = gsl_matrix_calloc(1, 3), *Z = gsl_matrix_alloc(1, TH), *M = gsl_matrix_alloc(1, TH);
+  const struct { double k; int eval; } cfg[] = {{25, 0}, {25, 1}, {100, 0}, {5, 0}};
+  for (size_t c = 0; c < sizeof cfg / sizeof *cfg; c++)
+    for (int pat = 0; pat < NPAT; pat++) {
+      const size_t kk = (size_t)cfg[c].k * (cfg[c].eval ? 3 : 1);
+      double hv[] = {TH, cfg[c].k, 3};
+      sae_model *m = one_node("ksparse", 3, 3, hn, hv, rng);
+      gsl_matrix b = tensor_of(m, "b", 0);
+      for (size_t j = 0; j < TH; j++) {
+        double z = 0;
+        switch (pat) {
+        case 0: z = (double)j; break;                   /* ascending: the bound is low */
+        case 1: z = -(double)j; break;                  /* descending */
+        case 2: z = 0.5; break;                         /* all tied */
+        case 3: z = (double)((j * 7) % 3); break;       /* three values */
+        case 4: z = j % 10 == 9 ? 1.0 : 0.0; break;     /* every block's maximum 1: ties at the bound */
+        case 5: z = j % 40 == 17 ? 2.0 + 1e-3 * (double)j : -1.0; break; /* a spike per block of 40 */
+        default: z = floor(8 * gsl_rng_uniform(rng)); break; /* random, many duplicates */
+        }
+        gsl_matrix_set(&b, 0, j, z);
+      }
+      sae_batch bt = {1, x, x, NULL, cfg[c].eval ? SAE_MODE_EVAL : SAE_MODE_TRAIN, NULL, NULL};
+      sae_error e = {0, ""};
+      double cost;
+      ck_assert_msg(sae_model_forward(m, &bt, &cost, &e) == 0, "%s", e.msg);
+      gsl_vector_view brow = gsl_matrix_row(&b, 0);
+      gsl_matrix_set_row(Z, 0, &brow.vector);
+      ksparse_ref_mask(Z, kk, M);
+      const uint32_t *S = ws_support(sae_model_node(m, 0), 1, TH);
+      size_t s = 0;
+      for (size_t j = 0; j < TH; j++)
+        if (gsl_matrix_get(M, 0, j) != 0) {
+          ck_assert_msg(s < kk && S[s] == j, "k %g%s, pattern %d: kept unit %zu is %u, the twin's %zu",
+                        cfg[c].k, cfg[c].eval ? " (EVAL)" : "", pat, s, s < kk ? S[s] : 0u, j);
+          s++;
+        }
+      ck_assert_uint_eq(s, kk);
+      sae_model_free(m);
+    }
+  gsl_matrix_free(x);
+  gsl_matrix_free(Z);
+  gsl_matrix_free(M);
+  gsl_rng_free(rng);
+}
+END_TEST
+
 /* usage (NOGRAD) counts, per unit, the examples whose TRAIN support held it;
  * the SGD step's update() adds them, its gradient step leaves usage alone.
  * By hand: filters e1, e2, e3, (1,1,1)/2 and b = 0, so z_i = (x_i, sum x_i / 2):
@@ -637,6 +693,7 @@ int main(void) {
   TCase *errors = tcase_create("errors");
   tcase_add_test(core, test_topk_by_hand);
   tcase_add_test(core, test_topk_eval_alpha);
+  tcase_add_test(core, test_ksparse_select_bound);
   tcase_add_loop_test(core, test_ksparse_twin_tied, 0, 2);
   tcase_add_loop_test(core, test_ksparse_twin_untied, 0, 2);
   tcase_add_loop_test(core, test_ksparse_twin_eval, 0, 2);

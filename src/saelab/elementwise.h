@@ -69,9 +69,12 @@ extern "C" {
  * sleep, and OpenBLAS's threads do the same after a dgemm: on 2 cores the two
  * pools take turns stealing the core the other one needs (bench/README.md:
  * a k-sparse epoch took 3x longer on 2 threads than on 1).  So the passes use
- * omp_get_max_threads() threads only when the user has told libgomp not to
- * spin for long (OMP_WAIT_POLICY=passive, or GOMP_SPINCOUNT set); otherwise
- * one.  The environment is read, never changed; once per plugin. */
+ * omp_get_max_threads() threads only when libgomp has been told not to spin
+ * for long (OMP_WAIT_POLICY=passive, or GOMP_SPINCOUNT set); otherwise one.
+ * The saelab program sets OMP_WAIT_POLICY=passive and OMP_NUM_THREADS to
+ * OpenBLAS's count where the user set neither (src/main.c, omp_defaults), so
+ * under it the passes use every core by default; a host that sets nothing
+ * (the C tests, another program) gets one.  Read once per plugin. */
 static inline int sae_omp_threads(void) {
 #ifdef _OPENMP
   static int cached; /* 0: not read yet */
