@@ -9,17 +9,20 @@
 # 10000 for the UFLDL ones); epochs: k-sparse epochs per run (2); reps: UFLDL
 # evaluations per run (10); iters: L-BFGS iterations (400); rounds (2);
 # lbfgs=0 skips the 400-iteration L-BFGS comparison.
-# Environment: SAELAB (./saelab), DGEMM_PEAK (./bench/dgemm_peak), PYTHON
+# Environment: SAELAB (./saelab), DGEMM_PEAK (./bench/dgemm_peak), MEMBW
+# (./bench/membw), PYTHON
 # (/usr/bin/python3: Debian's numpy, scipy and torch), SAELAB_PLUGIN_PATH and
 # SAELAB_LUA_PATH as for a build-tree run; PEERS_OMP_WAIT_POLICY (passive):
 # the OMP_WAIT_POLICY PyTorch runs under (with libgomp's default, active,
 # its threads and OpenBLAS's spin against each other: 3-4x slower epochs
-# under load).  saelab runs in the caller's environment.
+# under load).  saelab runs in the caller's environment (where it sets no
+# wait policy, the saelab program sets passive itself: src/main.c).
 set -e
 here=$1
 shift
 SAELAB=${SAELAB:-./saelab}
 DGEMM_PEAK=${DGEMM_PEAK:-./bench/dgemm_peak}
+MEMBW=${MEMBW:-./bench/membw}
 PYTHON=${PYTHON:-/usr/bin/python3}
 m= epochs=2 reps=10 iters=400 rounds=2 lbfgs=1
 for a in "$@"; do
@@ -58,6 +61,10 @@ peer() { # workload impl dtype [args]
   echo "machine OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-(unset)} torch_OMP_WAIT_POLICY=$omp"
   "$SAELAB" run "$here/saelab_side.lua" --out "$dump/out" workload=versions | grep '^machine '
   "$DGEMM_PEAK" | sed -n 's/^SAELAB_DGEMM_PEAK=\(.*\)/machine dgemm_peak=\1/p'
+  # the momentum step's pass at memory speed (bench/membw.c): the floor of
+  # the passes outside the products
+  OMP_WAIT_POLICY=passive "$MEMBW" |
+    sed -n 's/^membw size=\([^ ]*\) dtype=\([^ ]*\) threads=\([0-9]*\) gbs=\([^ ]*\) ms=\(.*\)/machine membw_\1_\2_t\3=\4,\5/p'
 } >"$lines"
 OMP_WAIT_POLICY=$omp "$PYTHON" "$here/peers.py" workload=peak >>"$lines"
 

@@ -25,9 +25,14 @@ local workload = sae.arg("workload", "ksparse")
 local dump = sae.arg("dump", "")
 if workload == "versions" then -- the driver's header line
   local v = sae.versions()
-  print(string.format("machine saelab_cblas=%s openblas_core=%s saelab_blas_threads=%d",
+  -- the OpenMP settings saelab's passes ran under (the saelab program sets
+  -- passive waits and OpenBLAS's thread count where the caller set nothing)
+  print(string.format("machine saelab_cblas=%s openblas_core=%s saelab_blas_threads=%d "
+                      .. "saelab_OMP_WAIT_POLICY=%s saelab_OMP_NUM_THREADS=%s",
                       (tostring(v.cblas):gsub("%s", "_")),
-                      v.blas_core ~= "" and v.blas_core or "none", v.blas_threads or 0))
+                      v.blas_core ~= "" and v.blas_core or "none", v.blas_threads or 0,
+                      os.getenv("OMP_WAIT_POLICY") or "(unset)",
+                      os.getenv("OMP_NUM_THREADS") or "(unset)"))
   return
 end
 assert(dump ~= "", "dump=DIR is required")

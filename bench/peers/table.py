@@ -44,7 +44,9 @@ def main(path):
               machine.get("date", "?"), machine.get("nproc", "?"), machine.get("openblas_core", "?"),
               machine.get("saelab_blas_threads", "?"), machine.get("torch", "?"),
               machine.get("torch_threads", "?"), machine.get("torch_OMP_WAIT_POLICY", "?"),
-              machine.get("OMP_WAIT_POLICY", "?"), machine.get("numpy", "?"), machine.get("scipy", "?"),
+              "%s, %s threads" % (machine.get("saelab_OMP_WAIT_POLICY", "?"),
+                                 machine.get("saelab_OMP_NUM_THREADS", "?")),
+              machine.get("numpy", "?"), machine.get("scipy", "?"),
               next((r[0].get("blas", "?").split(",")[-1] for k, r in peers.items()
                     if k[:2] == ("gemm2000", "numpy")), "?"), machine.get("numpy_blas_threads", "?")))
     print("load average (1, 5, 15 min): before %s, after %s; OPENBLAS_CORETYPE=%s" % (
@@ -53,6 +55,13 @@ def main(path):
     print("peaks (GFLOP/s, 2000 x 2000): dgemm %.1f (bench/dgemm_peak, saelab's CBLAS); "
           "sgemm %.1f (best float32 product below); %s" % (
               dpeak, speak, ", ".join("%s %s %.1f" % (i, d, g) for (w, i, d), g in sorted(gemm.items()))))
+    bw = sorted(k for k in machine if k.startswith("membw_"))
+    if bw:  # membw_<size>_<dtype>_t<threads> = GB/s,ms
+        print("memory (bench/membw: the momentum SGD step's pass, 5 arrays' bytes moved; "
+              "W = one 784-1000 matrix, 8W beyond the L3): " + "; ".join(
+                  "%s %s %s thr %s GB/s (%s ms)" % (tuple(k.split("_")[1:3]) + (k.split("_")[3][1:],)
+                                                   + tuple(machine[k].split(",")))
+                  for k in bw))
     print()
     hdr = ["workload", "implementation", "dtype", "seconds (best)", "rounds", "GFLOP/s",
            "of peak", "saelab speed-up (same dtype)"]
