@@ -33,30 +33,13 @@
 #include <string.h>
 #include <time.h>
 #include <gsl/gsl_cblas.h>
+#include "bench_clock.h"
 
 typedef struct shape {
   const char *name;
   int ta, tb; /* 1: op = transpose */
   size_t M, N, K;
 } shape;
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* The 1-minute load average: other work on the 2 cores makes numbers noisy. */
-static void print_load(const char *when) {
-  char buf[128] = "?";
-  FILE *f = fopen("/proc/loadavg", "r");
-  if (f) {
-    if (!fgets(buf, sizeof buf, f)) buf[0] = '\0';
-    fclose(f);
-  }
-  buf[strcspn(buf, " ")] = '\0';
-  printf("load average (1 min) %s: %s\n", when, buf);
-}
 
 static double *fill(size_t n, double v) {
   double *p = malloc(n * sizeof *p);

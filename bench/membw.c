@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "bench_clock.h"
 #ifdef _OPENMP
 #include <omp.h>
 #else
@@ -30,23 +31,6 @@ static int omp_get_max_threads(void) { return 1; }
 static int omp_get_thread_num(void) { return 0; }
 static int omp_get_num_threads(void) { return 1; }
 #endif
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void print_load(const char *when) {
-  char buf[128] = "?";
-  FILE *f = fopen("/proc/loadavg", "r");
-  if (f) {
-    if (!fgets(buf, sizeof buf, f)) buf[0] = '\0';
-    fclose(f);
-  }
-  buf[strcspn(buf, " ")] = '\0';
-  printf("load average (1 min) %s: %s\n", when, buf);
-}
 
 /* The step over one span, vectorised as src/optim.c's sgd_momentum is (for
  * AVX-512, AVX2 and the baseline: the loader picks), so that memory, not the

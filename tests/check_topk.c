@@ -365,6 +365,30 @@ START_TEST(test_ksparse_grad_write) {
 }
 END_TEST
 
+/* After a forward on x = 0 (so z = b in each of the first `rows` rows): every
+ * row's kept set is the twin's (ties to the lower index), kk units. */
+static void assert_twin_support(sae_model *m, size_t rows, size_t kk, const char *what) {
+  gsl_matrix b = tensor_of(m, "b", 0);
+  const size_t h = b.size2;
+  gsl_matrix *Z = gsl_matrix_alloc(rows, h), *M = gsl_matrix_alloc(rows, h);
+  gsl_vector_view brow = gsl_matrix_row(&b, 0);
+  for (size_t i = 0; i < rows; i++) gsl_matrix_set_row(Z, i, &brow.vector);
+  ksparse_ref_mask(Z, kk, M);
+  const uint32_t *S = ws_support(sae_model_node(m, 0), rows, h);
+  for (size_t i = 0; i < rows; i++) {
+    size_t s = 0;
+    for (size_t j = 0; j < h; j++)
+      if (gsl_matrix_get(M, i, j) != 0) {
+        ck_assert_msg(s < kk && S[i * kk + s] == j, "%s, row %zu: kept unit %zu is %u, the twin's %zu",
+                      what, i, s, s < kk ? S[i * kk + s] : 0u, j);
+        s++;
+      }
+    ck_assert_uint_eq(s, kk);
+  }
+  gsl_matrix_free(Z);
+  gsl_matrix_free(M);
+}
+
 /* Ties, many of them: z = b
  * (x = 0) takes 11 distinct values over 200 units; the kept set is the twin's
  * (ties to the lower index), in TRAIN (k = 7) and EVAL (alpha k = 21). */
@@ -372,7 +396,7 @@ START_TEST(test_ksparse_ties) {
   enum { TH = 200 };
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   const char *hn[] = {"n_hid", "k", "alpha"};
-  gsl_matrix *x = gsl_matrix_calloc(2, 3), *Z = gsl_matrix_alloc(2, TH), *M = gsl_matrix_alloc(2, TH);
+  gsl_matrix *x = gsl_matrix_calloc(2, 3);
   for (int run = 0; run < 4; run++) {
     /* kk = 7, 21 (sorted array), 50 and 150 (past KS_SORTED_MAX: the heap) */
     const int eval = run % 2, big = run / 2;
@@ -385,25 +409,10 @@ START_TEST(test_ksparse_ties) {
     sae_error e = {0, ""};
     double cost;
     ck_assert_msg(sae_model_forward(m, &bt, &cost, &e) == 0, "%s", e.msg);
-    gsl_vector_view brow = gsl_matrix_row(&b, 0);
-    for (size_t i = 0; i < 2; i++) gsl_matrix_set_row(Z, i, &brow.vector);
-    ksparse_ref_mask(Z, kk, M);
-    const uint32_t *S = ws_support(sae_model_node(m, 0), 2, TH);
-    for (size_t i = 0; i < 2; i++) {
-      size_t s = 0;
-      for (size_t j = 0; j < TH; j++)
-        if (gsl_matrix_get(M, i, j) != 0) {
-          ck_assert_uint_lt(s, kk);
-          ck_assert_uint_eq(S[i * kk + s], j);
-          s++;
-        }
-      ck_assert_uint_eq(s, kk);
-    }
+    assert_twin_support(m, 2, kk, "ties");
     sae_model_free(m);
   }
   gsl_matrix_free(x);
-  gsl_matrix_free(Z);
-  gsl_matrix_free(M);
   gsl_rng_free(rng);
 }
 END_TEST
@@ -418,7 +427,7 @@ START_TEST(test_ksparse_select_bound) {
   enum { TH = 1000, NPAT = 7 };
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   const char *hn[] = {"n_hid", "k", "alpha"};
-  gsl_matrix *x = gsl_matrix_calloc(1, 3), *Z = gsl_matrix_alloc(1, TH), *M = gsl_matrix_alloc(1, TH);
+  gsl_matrix *x = gsl_matrix_calloc(1, 3);
   const struct { double k; int eval; } cfg[] = {{25, 0}, {25, 1}, {100, 0}, {5, 0}};
   for (size_t c = 0; c < sizeof cfg / sizeof *cfg; c++)
     for (int pat = 0; pat < NPAT; pat++) {
@@ -443,23 +452,12 @@ START_TEST(test_ksparse_select_bound) {
       sae_error e = {0, ""};
       double cost;
       ck_assert_msg(sae_model_forward(m, &bt, &cost, &e) == 0, "%s", e.msg);
-      gsl_vector_view brow = gsl_matrix_row(&b, 0);
-      gsl_matrix_set_row(Z, 0, &brow.vector);
-      ksparse_ref_mask(Z, kk, M);
-      const uint32_t *S = ws_support(sae_model_node(m, 0), 1, TH);
-      size_t s = 0;
-      for (size_t j = 0; j < TH; j++)
-        if (gsl_matrix_get(M, 0, j) != 0) {
-          ck_assert_msg(s < kk && S[s] == j, "k %g%s, pattern %d: kept unit %zu is %u, the twin's %zu",
-                        cfg[c].k, cfg[c].eval ? " (EVAL)" : "", pat, s, s < kk ? S[s] : 0u, j);
-          s++;
-        }
-      ck_assert_uint_eq(s, kk);
+      char what[64];
+      snprintf(what, sizeof what, "k %g%s, pattern %d", cfg[c].k, cfg[c].eval ? " (EVAL)" : "", pat);
+      assert_twin_support(m, 1, kk, what);
       sae_model_free(m);
     }
   gsl_matrix_free(x);
-  gsl_matrix_free(Z);
-  gsl_matrix_free(M);
   gsl_rng_free(rng);
 }
 END_TEST
