@@ -288,7 +288,8 @@ static const sae_hparam ksparse_hparams[] = {
 };
 
 typedef struct ks_state {
-  int threads; /* for the support kernels: sae_omp_threads(), at the first forward; 0 before */
+  int threads; /* for the support kernels: sae_omp_threads(), at the first forward; 0 before
+                  (first field: tests/check_topk.c sets it to compare 1 and 2 threads) */
   size_t kk;   /* units kept by the last forward; 0: no forward yet */
   size_t m;    /* its examples */
   sae_mode mode;
