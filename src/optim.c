@@ -29,6 +29,8 @@
  * below then steps the runs minus the ranges the nodes report done, and
  * their sums of theta * 0 join the non-finite check.  model.c withdraws the
  * offers on a non-finite cost or with a regularizer (sae_model_eval_step).
+ * A backward that fails after a node stepped leaves those tensors stepped;
+ * a failed step stops the run either way (resume from the last checkpoint).
  *
  * Precision 32 (sae_sgd_precision): the step runs on float copies of
  * theta and v (the model's theta32, and v32 here) with the model's float32

@@ -6,10 +6,12 @@
  *         on both paths (dense = 0 support kernels, dense = 1 BLAS); the two
  *         paths agree with each other on a batch big enough for 2 threads, and
  *         the support path gives the same bits on 1 thread and on 2; ties
- *         in the selection (sorted-array and heap methods); usage counts by hand.
+ *         in the selection (sorted-array and heap methods); usage counts by
+ *         hand; the fused SGD step against the step withdrawn, bit for bit.
  * limits: k = n (keeps everything), a kept unit that is exactly 0, one example.
  * errors: k > width, alpha k > width, k <= 0 at model creation, retune refused
- *         with the old value kept, FIXED n_hid, non-finite input.
+ *         with the old value kept, FIXED n_hid, non-finite input, a NaN
+ *         stepped in by the fused step.
  * Environment: SAE_TEST_PLUGIN_DIR (make check sets it). */
 #include <check.h>
 #include <math.h>
@@ -395,9 +397,7 @@ static void assert_twin_support(sae_model *m, size_t rows, size_t kk, const char
 enum { FSM = 48, FSN = 100, FSH = 60, FSK = 5 }; /* 240 pairs x 100: past KS_PARALLEL_MIN */
 
 /* ksparse (k = 5 of 60) + squared_error (+ l2 when decay), built from seed
- * 2385, on `threads` OpenMP threads: ks_state's first field (topk.c), read
- * at the first forward instead of the environment (sae_omp_threads caches
- * its answer once per process). */
+ * 2385, on `threads` OpenMP threads (ks_threads). */
 static sae_model *fused_model(int tied, int decay, int threads) {
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   gsl_rng_set(rng, 2385);
@@ -416,7 +416,7 @@ static sae_model *fused_model(int tied, int decay, int threads) {
   ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
   gsl_matrix b = tensor_of(m, "b", 0);
   for (size_t j = 0; j < FSH; j++) gsl_matrix_set(&b, 0, j, 0.1 * sin(2.385 * (double)j));
-  *(int *)sae_model_node(m, 0)->state = threads;
+  ks_threads(m, threads);
   gsl_rng_free(rng);
   return m;
 }
