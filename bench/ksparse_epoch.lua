@@ -50,17 +50,26 @@ Z m h = 1.02 MB):
     backward grad W rows          4 m kk n_in   written by their first term
                                                 (grad_write: no 6.3 MB memset by
                                                 the host), then read and written
-    SGD step (theta, v, g)        3 h n_in      read 3 x 6.3, write 2 x 6.3 = 31 MB
+    SGD step of W (fused)         3 h n_in      in the sweep, unit j's rows right
+                                                after its gradient row (plugin.h,
+                                                sae_step): v read + written
+                                                2 x 6.3 MB; W_j (just read as D_j
+                                                for dz) and grad W_j are hot, so
+                                                theta adds only its write-back
+                                                (was a separate pass reading 3 x
+                                                6.3 and writing 2 x 6.3 = 31 MB)
+    SGD step of the rest          3 (h + n_in)  the biases, by the optimiser: 0.04 MB
 
   * rows of W read once per pair; W itself (6.3 MB) stays in the 32 MB L3, so
     these reads are L3 traffic, about 1/kk per row from DRAM.
+Float32 halves every figure (the separate step was 16 MB, v is 2 x 3.1 MB).
 Measured on this machine (Zen 3, 2 cores, loaded): a plain stream over
 large arrays runs at 10-20 GB/s per core, the shared L3 at 30-60 GB/s.  The
-step's 31 MB is then a floor of 0.5-1 ms per batch (1.6-3 ms under the
+separate step's 31 MB was a floor of 0.5-1 ms per batch (1.6-3 ms under the
 load seen here), against 6.4 ms for the encoder dgemm on 1 thread (200
-MFLOP at 31 GFLOP/s): the step alone is 8-45 % of the encoder product,
-and only fusing the gradient into the step (g never stored: 19 MB) or
-lazy momentum would lower it.
+MFLOP at 31 GFLOP/s): 8-45 % of the encoder product.  Fused, the step
+costs the 12.6 MB of v and theta's write-back while the sweep's rows are in
+cache; only lazy momentum or never storing g would lower it further.
 
 **Float32** (issue 14, item 4: the fp32 epoch at most 0.6x the fp64 one in
 the same run): `precision=32` trains the sparse path with `sae.train`'s
@@ -275,8 +284,9 @@ for _, p in ipairs(paths) do
   local items = {
     {"encoder dgemm (a dense 784-1000 layer's forward)", t_enc},
     {"selection + decoder + loss (forward - encoder)", t_fwd - t_enc},
-    {"backward, with zeroing the gradient (eval - forward)", t_eval - t_fwd},
-    {"SGD momentum step + usage update (step - eval)", t_step - t_eval},
+    {"backward, gradient written, no zeroing pass (eval - forward)", t_eval - t_fwd},
+    {"SGD step + usage update (step - eval; sparse: W stepped inside the backward sweep, "
+     .. "only the biases by the optimiser's pass)", t_step - t_eval},
     {"one SGD step in all", t_step},
     {"outside the encoder dgemm (step - encoder)", t_step - t_enc},
   }

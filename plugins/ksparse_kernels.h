@@ -15,6 +15,9 @@
  *   KS_PARAM, KS_GRAD   the node's tensor views: param, grad or param32, grad32
  *   KS_F32          0 or 1 (recorded in the state: backward and update refuse
  *                   the other precision's forward, whose ws layout differs)
+ *   KS_STEP_ROW     sae_step_row or sae_step_row_f32 (<saelab/elementwise.h>:
+ *                   the optimiser's own kernel, for the fused SGD step)
+ *   KS_STEP_V       v or v32: the fused step's velocities (plugin.h, sae_step)
  * and gets, all static: KS_FN(ksparse_forward), KS_FN(ksparse_backward) (with
  * the write flag of backward_f32), KS_FN(ksparse_update).  It undefines
  * the names above at its end, so the next inclusion defines them afresh.
@@ -81,6 +84,16 @@ KS_CLONES static void KS_FN(ks_set2)(size_t n, REAL a, const REAL *restrict u, R
                               const REAL *restrict v, REAL *restrict y) {
   KS_PRAGMA(omp simd)
   for (size_t t = 0; t < n; t++) y[t] = (REAL)0 + (a * u[t] + c * v[t]);
+}
+
+/* The fused SGD step on one row (plugin.h, sae_step): the optimiser's kernel
+ * itself, cloned here for AVX-512, AVX2 and the baseline as the optimiser's
+ * is; the arithmetic per element does not depend on the clone (no FMA
+ * contraction under -std=c11), so the same bits as the optimiser's pass.
+ * Returns the row's sum of th * 0. */
+KS_CLONES static REAL KS_FN(ks_step_row)(size_t n, REAL mu, REAL c, REAL *th, REAL *v,
+                                         const REAL *g) {
+  return KS_STEP_ROW(n, mu, c, th, v, g);
 }
 
 /* u . v */
@@ -352,6 +365,18 @@ static int KS_FN(ksparse_backward)(sae_node *nd, const MAT *x, const MAT *y,
   for (size_t i = i0; i < m; i++) KS_FN(ks_add)(n, dy->data + i * dy->tda, gb_dec);
   if (st->dense) return KS_FN(ksparse_backward_dense)(nd, x, dy, dx, &w, kk);
 
+  /* The fused SGD step (plugin.h, sae_step), offered with grad_write: row j
+   * of W (and of V) is stepped right after its gradient row is final, while
+   * both are in L1, instead of in the optimiser's pass over the whole block
+   * (which reads them back from memory).  v is the tensor's velocity, NULL
+   * when that tensor is not offered.  Not with dx: dx reads W after the sweep. */
+  sae_step *fs = nd->step && gwrite && !dx ? nd->step : NULL;
+  REAL *vW = fs ? fs->KS_STEP_V[KS_W] : NULL, *vD = fs && !tied ? fs->KS_STEP_V[KS_V] : NULL;
+  const REAL mu = fs ? (REAL)fs->mu : 0, cW = vW ? (REAL)fs->c[KS_W] : 0;
+  const REAL cD = vD ? (REAL)fs->c[KS_V] : 0;
+  REAL *Wm = nd->KS_PARAM[KS_W].data, *Vm = tied ? NULL : nd->KS_PARAM[KS_V].data;
+  REAL bad = 0;
+
   const size_t np = m * kk;
   const int nt = st->threads, par = nt > 1 && m > 1 && np * n >= KS_PARALLEL_MIN;
   (void)par, (void)nt;
@@ -376,8 +401,10 @@ static int KS_FN(ksparse_backward)(sae_node *nd, const MAT *x, const MAT *y,
      * thread, once.  dz_ij is the same KS_FN(ks_dot) of the same rows as per
      * example, so the same bits.  grad_write: the unit's first pair writes
      * (0 + its terms), a unit with no pair gets zero rows; the rest adds: the
-     * same sums in the same order as into zeroed rows. */
-    KS_PRAGMA(omp for schedule(dynamic, 16))
+     * same sums in the same order as into zeroed rows.  Then the fused step
+     * on unit j's rows (no later pair reads them), its own rows only: threads
+     * never share one. */
+    KS_PRAGMA(omp for schedule(dynamic, 16) reduction(+:bad))
     for (size_t j = 0; j < h; j++) {
       REAL gbj = gwrite ? (REAL)0 : gb[j];
       const REAL *Dj = D->data + j * D->tda;
@@ -404,6 +431,8 @@ static int KS_FN(ksparse_backward)(sae_node *nd, const MAT *x, const MAT *y,
         }
       }
       gb[j] = gbj;
+      if (vW) bad += KS_FN(ks_step_row)(n, mu, cW, Wm + j * n, vW + j * n, gWj);
+      if (vD) bad += KS_FN(ks_step_row)(n, mu, cD, Vm + j * n, vD + j * n, gDj);
     }
     /* dx_i += sum_{j in S_i} dz_ij W_j, per example (after the sweep's barrier: dz). */
     if (dx) {
@@ -416,6 +445,11 @@ static int KS_FN(ksparse_backward)(sae_node *nd, const MAT *x, const MAT *y,
         }
       }
     }
+  }
+  if (fs) { /* every row stepped: the optimiser skips these tensors */
+    fs->done[KS_W] |= vW != NULL;
+    if (!tied) fs->done[KS_V] |= vD != NULL;
+    fs->bad += (double)bad;
   }
   return SAE_OK;
 }
@@ -453,3 +487,5 @@ static int KS_FN(ksparse_update)(sae_node *nd, const MAT *x, const MAT *y, doubl
 #undef KS_PARAM
 #undef KS_GRAD
 #undef KS_F32
+#undef KS_STEP_ROW
+#undef KS_STEP_V

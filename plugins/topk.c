@@ -391,6 +391,8 @@ static int ksparse_shape(sae_node *nd, size_t xr, size_t xc, size_t ar, size_t a
 #define KS_PARAM param
 #define KS_GRAD grad
 #define KS_F32 0
+#define KS_STEP_ROW sae_step_row
+#define KS_STEP_V v
 #include "ksparse_kernels.h"
 #define REAL float
 #define KS_FN(name) KS_CAT(name, _f32)
@@ -401,6 +403,8 @@ static int ksparse_shape(sae_node *nd, size_t xr, size_t xc, size_t ar, size_t a
 #define KS_PARAM param32
 #define KS_GRAD grad32
 #define KS_F32 1
+#define KS_STEP_ROW sae_step_row_f32
+#define KS_STEP_V v32
 #include "ksparse_kernels.h"
 
 /* backward: the double kernel, adding into dx (no backward_write: the host
@@ -417,7 +421,7 @@ static const sae_type ksparse_type = {
   .citation = "Makhzani & Frey, k-Sparse Autoencoders, ICLR 2014 (arXiv 1312.5663), "
               "section 2, Algorithm 1; init N(0, 0.01^2) section 4",
   .hparams = ksparse_hparams,
-  .flags = SAE_TYPE_NONSMOOTH | SAE_TYPE_GRAD_WRITE,
+  .flags = SAE_TYPE_NONSMOOTH | SAE_TYPE_GRAD_WRITE | SAE_TYPE_FUSED_STEP,
   .state_size = sizeof(ks_state),
   .setup = ksparse_setup,
   .retune = ksparse_retune,

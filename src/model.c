@@ -687,11 +687,20 @@ static int run_backward(sae_model *m, node_rec *r, const sae_batch *b, gsl_matri
                : r->nd.type->backward(&r->nd, x, &r->y, &r->dy, dx);
 }
 
+/* The fused SGD step offered to node r's backward (plugin.h, sae_step):
+ * st (the optimiser's offer, NULL for none) when its type takes one and it
+ * writes its gradients -- grad_write: no other node adds to them after it,
+ * nor, sharing its tensors, reads them stepped. */
+static sae_step *step_offer(const node_rec *r, sae_step *st) {
+  return st && r->nd.grad_write && (r->nd.type->flags & SAE_TYPE_FUSED_STEP) ? st : NULL;
+}
+
 /* Backward over every node after a forward in the same precision: the plan
  * (who writes first, what the host zeroes) for both.  probe (double only):
- * the last node's dy; dx_in (double only): dJ/dx of the model input. */
+ * the last node's dy; dx_in (double only): dJ/dx of the model input; steps
+ * (NULL, or one offer per node, NULL for none): the fused SGD step. */
 static int backward_pass(sae_model *m, const sae_batch *b, const gsl_matrix *probe,
-                         gsl_matrix *dx_in, int f32, sae_error *e) {
+                         gsl_matrix *dx_in, sae_step *const *steps, int f32, sae_error *e) {
   int rc, last = last_flow_node(m);
   /* The gradient block is not zeroed up front: each tensor's gradient (a
    * tied or shared one is its owner's slot) is fresh (gfresh) until its
@@ -726,8 +735,11 @@ static int backward_pass(sae_model *m, const sae_batch *b, const gsl_matrix *pro
       m->fresh[s] = 0;
     }
     r->nd.grad_write = grads_first_writer(m, r, f32);
+    r->nd.step = step_offer(r, steps ? steps[i] : NULL);
     r->nd.msg[0] = '\0';
-    if ((rc = run_backward(m, r, b, dx_in, write, f32))) return node_fail(r, rc, "backward", e);
+    rc = run_backward(m, r, b, dx_in, write, f32);
+    r->nd.step = NULL;
+    if (rc) return node_fail(r, rc, "backward", e);
   }
   for (size_t i = 0; i < m->n; i++) /* a regularizer's own tensors, if any: no backward */
     for (size_t j = 0; j < m->node[i].nd.n_tensors; j++)
@@ -757,11 +769,27 @@ int sae_model_eval_probe(sae_model *m, const sae_batch *b, const gsl_matrix *pro
                            dx_in->size2, b->m, m->n_in);
     gsl_matrix_set_zero(dx_in);
   }
-  return backward_pass(m, b, probe, dx_in, 0, e);
+  return backward_pass(m, b, probe, dx_in, NULL, 0, e);
 }
 
 int sae_model_eval(sae_model *m, const sae_batch *b, double *cost, sae_error *e) {
   return sae_model_eval_probe(m, b, NULL, NULL, cost, e);
+}
+
+static int has_regularizer(const sae_model *m) {
+  for (size_t i = 0; i < m->n; i++)
+    if (is_reg(&m->node[i])) return 1;
+  return 0;
+}
+
+int sae_model_eval_step(sae_model *m, const sae_batch *b, sae_step *const *steps, double *cost,
+                        sae_error *e) {
+  int rc = sae_model_forward(m, b, cost, e);
+  if (rc) return rc;
+  /* No fused step on a non-finite cost (the optimiser then refuses the step
+   * untaken) nor with a regularizer (it adds to the gradient after backward). */
+  if (!isfinite(*cost) || has_regularizer(m)) steps = NULL;
+  return backward_pass(m, b, NULL, NULL, steps, 0, e);
 }
 
 int sae_model_decode(sae_model *m, size_t from, const gsl_matrix *z, const gsl_matrix **out,
@@ -1024,6 +1052,11 @@ static void to_float(const gsl_matrix *a, gsl_matrix_float *out) {
 }
 
 int sae_model_eval_f32(sae_model *m, const sae_batch *b, double *cost, sae_error *e) {
+  return sae_model_eval_f32_step(m, b, NULL, cost, e);
+}
+
+int sae_model_eval_f32_step(sae_model *m, const sae_batch *b, sae_step *const *steps,
+                            double *cost, sae_error *e) {
   int rc;
   if ((rc = check_batch(m, b, e))) return rc;
   if (!m->theta32)
@@ -1049,7 +1082,8 @@ int sae_model_eval_f32(sae_model *m, const sae_batch *b, double *cost, sae_error
     }
   }
   if ((rc = forward_to(m, fb, m->n - 1, 1, cost, e))) return rc;
-  return backward_pass(m, fb, NULL, NULL, 1, e);
+  /* no regularizer here (sae_model_f32_check); a non-finite cost: no fused step */
+  return backward_pass(m, fb, NULL, NULL, isfinite(*cost) ? steps : NULL, 1, e);
 }
 
 int sae_model_update_f32(sae_model *m, double eta, int *n_updated, sae_error *e) {

@@ -79,6 +79,16 @@ int sae_model_forward(sae_model *m, const sae_batch *b, double *cost, sae_error 
 /* Forward then backward: cost and gradient (grad block zeroed first). */
 int sae_model_eval(sae_model *m, const sae_batch *b, double *cost, sae_error *e);
 
+/* sae_model_eval, offering node i the fused SGD step steps[i] (plugin.h,
+ * sae_step; steps has sae_model_nodes(m) entries, NULL for no offer).  The
+ * host passes it on only to a node whose type is flagged
+ * SAE_TYPE_FUSED_STEP and whose grad_write is 1, and to none when the cost
+ * is not finite or the model has a regularizer.  A node that takes it sets
+ * steps[i]->done[t] for the tensors it stepped and adds to its bad; the
+ * caller zeroes both first. */
+int sae_model_eval_step(sae_model *m, const sae_batch *b, sae_step *const *steps, double *cost,
+                        sae_error *e);
+
 /* eval with two extras for gradient checks: probe (NULL or shaped like the
  * last node's output) adds sum(probe .* y) to the cost, and dx (NULL or
  * m x n_in) receives dJ/dx of the model input. */
@@ -147,6 +157,10 @@ void sae_model_f32_store(sae_model *m);
  * gradient lands in grad32.  Every node's float output stays readable
  * (sae_model_output32) until the next call. */
 int sae_model_eval_f32(sae_model *m, const sae_batch *b, double *cost, sae_error *e);
+/* sae_model_eval_f32 with the fused step's offers, as sae_model_eval_step
+ * (their velocities in v32, float). */
+int sae_model_eval_f32_step(sae_model *m, const sae_batch *b, sae_step *const *steps,
+                            double *cost, sae_error *e);
 /* sae_model_update over update_f32, on the batch of the last eval_f32. */
 int sae_model_update_f32(sae_model *m, double eta, int *n_updated, sae_error *e);
 const gsl_matrix_float *sae_model_output32(const sae_model *m, size_t i);

@@ -37,6 +37,12 @@ int sae_sgd_get_precision(const sae_sgd *s);
  * theta and v.  A no-op at precision 64.  Call it before reading or writing
  * theta or the velocity (sae.train does at every epoch's end). */
 void sae_sgd_sync(sae_sgd *s);
+/* The fused step (plugin.h, sae_step): on = 1 (the default) offers it to
+ * the nodes that can take it, 0 withdraws it (every parameter stepped by
+ * the optimiser's own pass: the same bits, for tests and benchmarks). */
+void sae_sgd_fuse(sae_sgd *s, int on);
+/* Parameters the nodes stepped themselves in the last step (0: none). */
+size_t sae_sgd_fused(const sae_sgd *s);
 /* One step on batch b; *cost is the cost before the step. */
 int sae_sgd_step(sae_sgd *s, const sae_batch *b, double *cost, sae_error *e);
 

@@ -7,9 +7,12 @@
  *         m = 64; squared_error forward_f32 / backward_f32 against the double
  *         ones; a float SGD step (with momentum) against the double step;
  *         sync: theta = (double)theta32 exactly, a no-op twice, a theta
- *         written after a sync is what the next step starts from.
+ *         written after a sync is what the next step starts from; the fused
+ *         float step (ksparse steps W, V in backward_f32) against the step
+ *         withdrawn, bit for bit, tied and untied, 1 and 2 threads.
  * errors: precision 16, a node with no float32 path, a double backward
- *         after a float forward, a diverging float step (SAE_ENUMERIC).
+ *         after a float forward, a diverging float step (SAE_ENUMERIC), a NaN
+ *         stepped in by the fused float step (the same error as unfused).
  *
  * Tolerance.  Inputs, weights and products are rounded to float (unit
  * roundoff u = 2^-24, 6e-8); a dot product of n terms has a relative error
@@ -293,6 +296,69 @@ START_TEST(test_sgd_f32) {
 }
 END_TEST
 
+/* The fused step in float32 (plugin.h, sae_step: backward_f32 steps W, and
+ * V, in theta32 and v32 with sae_step_row_f32): a model and optimiser at
+ * precision 32 with the step offered, and their twin from the same seed
+ * with it withdrawn (sgd_momentum_f32 over every parameter).  `threads`:
+ * ksparse's thread count (ks_state's first field, topk.c), the velocity
+ * non-zero so that every row's step shows. */
+static void fused_pair(int tied, int threads, sae_model *m[2], sae_sgd *s[2]) {
+  sae_error e = {0, ""};
+  for (int r = 0; r < 2; r++) {
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 2385);
+    m[r] = ksparse_model(tied, 0, 1, rng);
+    gsl_rng_free(rng);
+    *(int *)sae_model_node(m[r], 0)->state = threads;
+    s[r] = sae_sgd_alloc(m[r]);
+    ck_assert_int_eq(sae_sgd_set(s[r], 0.05, 0.9, &e), 0);
+    gsl_vector *v = sae_sgd_velocity(s[r]);
+    for (size_t i = 0; i < v->size; i++) v->data[i] = 1e-3 * cos(2.385 * (double)i);
+    ck_assert_msg(sae_sgd_precision(s[r], 32, &e) == 0, "%s", e.msg);
+    sae_sgd_fuse(s[r], r == 0);
+  }
+}
+
+static void fused_free(sae_model *m[2], sae_sgd *s[2]) {
+  for (int r = 0; r < 2; r++) {
+    sae_sgd_free(s[r]);
+    sae_model_free(m[r]);
+  }
+}
+
+/* Three float steps, fused against withdrawn: cost, theta32, v32 and grad32
+ * the same bits after each, the nodes stepped W (and V) only, and the
+ * synced doubles equal.  _i: bit 0 untied, bit 1 on 2 OpenMP threads. */
+START_TEST(test_sgd_f32_fused) {
+  const int tied = !(_i & 1), threads = _i & 2 ? 2 : 1;
+  sae_model *m[2];
+  sae_sgd *s[2];
+  fused_pair(tied, threads, m, s);
+  gsl_matrix *x = gsl_matrix_alloc(FM, FN);
+  for (size_t i = 0; i < FM * FN; i++) x->data[i] = 0.5 + 0.45 * sin(1.7 * (double)i);
+  sae_batch b = {FM, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
+  sae_error e = {0, ""};
+  const size_t n = sae_model_theta(m[0])->size;
+  for (int step = 0; step < 3; step++) {
+    double c[2];
+    for (int r = 0; r < 2; r++) ck_assert_msg(sae_sgd_step(s[r], &b, &c[r], &e) == 0, "%s", e.msg);
+    ck_assert_uint_eq(sae_sgd_fused(s[0]), (tied ? 1 : 2) * FH * FN);
+    ck_assert_uint_eq(sae_sgd_fused(s[1]), 0);
+    ck_assert(c[0] == c[1]);
+    ck_assert_msg(memcmp(sae_model_theta32(m[0])->data, sae_model_theta32(m[1])->data,
+                         n * sizeof(float)) == 0, "theta32, step %d", step);
+    ck_assert_msg(memcmp(sae_model_grad32(m[0])->data, sae_model_grad32(m[1])->data,
+                         n * sizeof(float)) == 0, "grad32, step %d", step);
+  }
+  for (int r = 0; r < 2; r++) sae_sgd_sync(s[r]); /* v32 is private: compare v after the sync */
+  ck_assert(memcmp(sae_model_theta(m[0])->data, sae_model_theta(m[1])->data, n * sizeof(double)) == 0);
+  ck_assert(memcmp(sae_sgd_velocity(s[0])->data, sae_sgd_velocity(s[1])->data,
+                   n * sizeof(double)) == 0);
+  fused_free(m, s);
+  gsl_matrix_free(x);
+}
+END_TEST
+
 /* ---- errors ---------------------------------------------------------------------- */
 
 START_TEST(test_errors) {
@@ -330,8 +396,27 @@ START_TEST(test_errors) {
   for (int k = 0; k < 4 && !rc; k++) rc = sae_sgd_step(s, &b, &c, &e);
   ck_assert_int_eq(rc, SAE_ENUMERIC);
   sae_sgd_free(s);
-  gsl_matrix_free(x);
   sae_model_free(m);
+
+  /* a NaN stepped into W's row 4 by the fused float step (planted in the
+   * velocity, loaded into v32 at the first step): the same error and message
+   * as through the optimiser's pass */
+  sae_model *mm[2];
+  sae_sgd *ss[2];
+  char msg[2][SAE_MSG_SIZE];
+  fused_pair(0, 1, mm, ss);
+  for (int r = 0; r < 2; r++) {
+    gsl_matrix *W;
+    ck_assert_int_eq(sae_model_tensor(mm[r], 0, "W", &W, &e), 0);
+    sae_sgd_velocity(ss[r])->data[(size_t)(W->data - sae_model_theta(mm[r])->data) + 3 * FN + 7] = NAN;
+    ck_assert_int_eq(sae_sgd_step(ss[r], &b, &c, &e), SAE_ENUMERIC);
+    ck_assert_uint_eq(sae_sgd_fused(ss[r]), r == 0 ? 2 * FH * FN : 0);
+    snprintf(msg[r], sizeof msg[r], "%s", e.msg);
+  }
+  ck_assert_str_eq(msg[0], msg[1]);
+  ck_assert_msg(strstr(msg[0], "ks.W") && strstr(msg[0], "NaN"), "%s", msg[0]);
+  fused_free(mm, ss);
+  gsl_matrix_free(x);
   gsl_rng_free(rng);
 }
 END_TEST
@@ -346,6 +431,7 @@ int main(void) {
   tcase_add_loop_test(core, test_ksparse_f32, 0, 4);
   tcase_add_test(core, test_se_f32);
   tcase_add_loop_test(core, test_sgd_f32, 0, 2);
+  tcase_add_loop_test(core, test_sgd_f32_fused, 0, 4);
   tcase_add_test(errors, test_errors);
   suite_add_tcase(s, core);
   suite_add_tcase(s, errors);

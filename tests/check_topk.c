@@ -6,10 +6,12 @@
  *         on both paths (dense = 0 support kernels, dense = 1 BLAS); the two
  *         paths agree with each other on a batch big enough for 2 threads, and
  *         the support path gives the same bits on 1 thread and on 2; ties
- *         in the selection (sorted-array and heap methods); usage counts by hand.
+ *         in the selection (sorted-array and heap methods); usage counts by
+ *         hand; the fused SGD step against the step withdrawn, bit for bit.
  * limits: k = n (keeps everything), a kept unit that is exactly 0, one example.
  * errors: k > width, alpha k > width, k <= 0 at model creation, retune refused
- *         with the old value kept, FIXED n_hid, non-finite input.
+ *         with the old value kept, FIXED n_hid, non-finite input, a NaN
+ *         stepped in by the fused step.
  * Environment: SAE_TEST_PLUGIN_DIR (make check sets it). */
 #include <check.h>
 #include <math.h>
@@ -390,6 +392,135 @@ static void assert_twin_support(sae_model *m, size_t rows, size_t kk, const char
   gsl_matrix_free(M);
 }
 
+/* ---- the fused SGD step ------------------------------------------------------------ */
+
+enum { FSM = 48, FSN = 100, FSH = 60, FSK = 5 }; /* 240 pairs x 100: past KS_PARALLEL_MIN */
+
+/* ksparse (k = 5 of 60) + squared_error (+ l2 when decay), built from seed
+ * 2385, on `threads` OpenMP threads (ks_threads). */
+static sae_model *fused_model(int tied, int decay, int threads) {
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(rng, 2385);
+  const char *hn[] = {"n_hid", "k", "init_scale", "tied"};
+  double hv[] = {FSH, FSK, 0.1, tied};
+  const char *wn[] = {"lambda"};
+  double wv[] = {0.01};
+  sae_error e = {0, ""};
+  sae_model *m = sae_model_alloc(FSN);
+  ck_assert_int_eq(sae_model_add(m, test_type("ksparse"), "ks", NULL, NULL, NULL, 4, hn, hv, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, test_type("squared_error"), "loss", NULL, NULL, NULL, 0, NULL,
+                                 NULL, &e), 0);
+  if (decay)
+    ck_assert_msg(sae_model_add(m, test_type("l2"), "wd", NULL, NULL, NULL, 1, wn, wv, &e) == 0,
+                  "%s", e.msg);
+  ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
+  gsl_matrix b = tensor_of(m, "b", 0);
+  for (size_t j = 0; j < FSH; j++) gsl_matrix_set(&b, 0, j, 0.1 * sin(2.385 * (double)j));
+  ks_threads(m, threads);
+  gsl_rng_free(rng);
+  return m;
+}
+
+/* An optimiser for m: eta 0.05, mu 0.9, V's rate halved (its own c), the
+ * fused step offered or withdrawn, and a velocity of non-zero values (the
+ * same for every call), so that every row's step moves theta, even a dead
+ * unit's (its gradient row is 0). */
+static sae_sgd *fused_sgd(sae_model *m, int fuse) {
+  sae_error e = {0, ""};
+  sae_sgd *s = sae_sgd_alloc(m);
+  ck_assert_ptr_nonnull(s);
+  ck_assert_int_eq(sae_sgd_set(s, 0.05, 0.9, &e), 0);
+  gsl_vector *v = sae_sgd_velocity(s);
+  for (size_t i = 0; i < v->size; i++) v->data[i] = 1e-3 * cos(2.385 * (double)i);
+  gsl_matrix *V;
+  if (sae_model_tensor(m, 0, "V", &V, &e) == 0) {
+    const size_t off = (size_t)(V->data - sae_model_theta(m)->data);
+    ck_assert_int_eq(sae_sgd_scale(s, off, V->size1 * V->size2, 0.5, &e), 0);
+  }
+  sae_sgd_fuse(s, fuse);
+  return s;
+}
+
+/* The fused SGD step (plugin.h, sae_step): three sae_sgd_steps of ksparse +
+ * loss with the step offered (ksparse steps W, and V, inside its backward
+ * sweep) against the same model stepped with the offer withdrawn (the
+ * optimiser's pass over every parameter): cost, theta (usage too: the
+ * dead-unit counts), velocity and gradient the same bits after each step;
+ * the nodes stepped W (and V) and nothing else.  _i: bit 0 untied, bit 1 on
+ * 2 OpenMP threads; 4: tied with weight decay, where the offer is withdrawn
+ * (the regularizer adds to the gradient after backward). */
+START_TEST(test_ksparse_fused_step) {
+  const int tied = !(_i & 1), threads = _i & 2 ? 2 : 1, decay = _i == 4;
+  sae_model *net[2];
+  sae_sgd *opt[2];
+  for (int r = 0; r < 2; r++) {
+    net[r] = fused_model(tied, decay, threads);
+    opt[r] = fused_sgd(net[r], r == 0);
+  }
+  gsl_matrix *x = gsl_matrix_alloc(FSM, FSN);
+  gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(rng, 11);
+  for (size_t i = 0; i < FSM * FSN; i++) x->data[i] = gsl_rng_uniform(rng);
+  gsl_rng_free(rng);
+  sae_batch bt = {FSM, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
+  sae_error e = {0, ""};
+  const size_t np = sae_model_theta(net[0])->size;
+  for (int step = 0; step < 3; step++) {
+    double c[2];
+    for (int r = 0; r < 2; r++) ck_assert_msg(sae_sgd_step(opt[r], &bt, &c[r], &e) == 0, "%s", e.msg);
+    ck_assert_uint_eq(sae_sgd_fused(opt[0]), decay ? 0 : (tied ? 1 : 2) * FSH * FSN);
+    ck_assert_uint_eq(sae_sgd_fused(opt[1]), 0);
+    ck_assert(c[0] == c[1]);
+    ck_assert_msg(memcmp(sae_model_theta(net[0])->data, sae_model_theta(net[1])->data,
+                         np * sizeof(double)) == 0, "theta, step %d", step);
+    ck_assert_msg(memcmp(sae_sgd_velocity(opt[0])->data, sae_sgd_velocity(opt[1])->data,
+                         np * sizeof(double)) == 0, "velocity, step %d", step);
+    ck_assert_msg(memcmp(sae_model_grad(net[0])->data, sae_model_grad(net[1])->data,
+                         np * sizeof(double)) == 0, "gradient, step %d", step);
+  }
+  gsl_matrix u = tensor_of(net[0], "usage", 0);
+  double total = 0;
+  for (size_t j = 0; j < FSH; j++) total += gsl_matrix_get(&u, 0, j);
+  ck_assert_double_eq(total, 3.0 * FSM * FSK); /* every TRAIN pair of the 3 steps counted */
+  for (int r = 0; r < 2; r++) {
+    sae_sgd_free(opt[r]);
+    sae_model_free(net[r]);
+  }
+  gsl_matrix_free(x);
+}
+END_TEST
+
+/* A NaN reaching a parameter through the fused step stops training as it
+ * did through the optimiser's pass: a NaN planted in the velocity of W's row
+ * 4 (so theta's row 4 becomes NaN inside ksparse's backward) gives the same
+ * SAE_ENUMERIC and message, naming the parameter, with the step offered and
+ * withdrawn.  _i: untied. */
+START_TEST(test_ksparse_fused_nonfinite) {
+  char msg[2][SAE_MSG_SIZE];
+  gsl_matrix *x = gsl_matrix_alloc(FSM, FSN);
+  for (size_t i = 0; i < FSM * FSN; i++) x->data[i] = 0.5 + 0.4 * sin(2.385 * (double)i);
+  sae_batch bt = {FSM, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
+  for (int r = 0; r < 2; r++) {
+    sae_model *m = fused_model(!_i, 0, 1);
+    sae_sgd *s = fused_sgd(m, r == 0);
+    sae_error e = {0, ""};
+    gsl_matrix W = tensor_of(m, "W", 0);
+    const size_t off = (size_t)(W.data - sae_model_theta(m)->data);
+    sae_sgd_velocity(s)->data[off + 3 * FSN + 7] = NAN;
+    double c;
+    ck_assert_int_eq(sae_sgd_step(s, &bt, &c, &e), SAE_ENUMERIC);
+    ck_assert_uint_eq(sae_sgd_fused(s), r == 0 ? (_i ? 2 : 1) * FSH * FSN : 0);
+    ck_assert_msg(isnan(gsl_matrix_get(&W, 3, 7)), "theta not stepped");
+    snprintf(msg[r], sizeof msg[r], "%s", e.msg);
+    sae_sgd_free(s);
+    sae_model_free(m);
+  }
+  ck_assert_str_eq(msg[0], msg[1]);
+  ck_assert_msg(strstr(msg[0], "ks.W") && strstr(msg[0], "NaN"), "%s", msg[0]);
+  gsl_matrix_free(x);
+}
+END_TEST
+
 /* Ties, many of them: z = b
  * (x = 0) takes 11 distinct values over 200 units; the kept set is the twin's
  * (ties to the lower index), in TRAIN (k = 7) and EVAL (alpha k = 21). */
@@ -699,12 +830,14 @@ int main(void) {
   tcase_add_loop_test(core, test_ksparse_paths_agree, 0, 2);
   tcase_add_test(core, test_ksparse_usage);
   tcase_add_loop_test(core, test_ksparse_grad_write, 0, 4);
+  tcase_add_loop_test(core, test_ksparse_fused_step, 0, 5);
   tcase_add_test(core, test_ksparse_ties);
   tcase_add_test(limits, test_topk_keep_all_and_zero);
   tcase_add_test(limits, test_ksparse_keep_all);
   tcase_add_test(errors, test_errors_at_creation);
   tcase_add_test(errors, test_retune);
   tcase_add_test(errors, test_nonfinite_input);
+  tcase_add_loop_test(errors, test_ksparse_fused_nonfinite, 0, 2);
   suite_add_tcase(s, core);
   suite_add_tcase(s, limits);
   suite_add_tcase(s, errors);

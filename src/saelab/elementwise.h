@@ -1,8 +1,9 @@
 /*
  * saelab/elementwise.h -- elementwise passes shared by the types: how many
  * threads a pass gets, how a matrix is cut into spans for them, a vectorised
- * sigmoid and its plain libm twin, and column sums that do not depend on the
- * thread count.
+ * sigmoid and its plain libm twin, column sums that do not depend on the
+ * thread count, and the momentum SGD step on a row (the optimiser's and a
+ * fused step's one kernel).
  * Installed beside <saelab/plugin.h>; header-only (static inline), like
  * <saelab/sparse.h>: one copy of the source, nothing to link but what the
  * plugin opts into:
@@ -245,6 +246,52 @@ static inline void sae_col_sums(const gsl_matrix *a, double *s) {
     const size_t j0 = 8 * (nb * t / T), j1 = 8 * (nb * (t + 1) / T);
     sae_col_sums_range(a, s, j0, j1 < n ? j1 : n);
   }
+}
+
+/* ---- the momentum SGD step ----------------------------------------------------------
+ * v <- mu v - c g,  th <- th + v  over n entries (c = eta x rate scale x
+ * direction; Rumelhart, Hinton & Williams 1986, eq. 9).  Returns the sum of
+ * th * 0 over the new th: exactly 0 while every entry is finite, NaN once one
+ * is not (a NaN or Inf gradient reaches th through v, and so does an
+ * overflow): the non-finite check rides on the step's own pass.
+ *
+ * ONE kernel per precision for every caller: the optimiser's pass over the
+ * parameter block (src/optim.c) and a fused step inside a backward
+ * (plugin.h, sae_step: ksparse steps each row of W right after its gradient
+ * row).  Both compile it with -std=c11, so no caller contracts mu v - c g
+ * into an FMA: every element gets the same two products, difference and sum
+ * whatever the vector width or the clone, and the fused step has the bits of
+ * the optimiser's.  Only bad's sum runs in lanes (0 or NaN either way).
+ * An `omp simd` loop: compiled with -fopenmp or -fopenmp-simd it vectorises
+ * without -ffast-math despite bad's reduction (the pragma also says th, v
+ * and g do not overlap: no restrict, the header is also C++); a caller
+ * compiled with target_clones gets AVX-512 or AVX2 code.  (GCC's 64-byte
+ * vector extensions did the same arithmetic through stack spills on AVX2,
+ * 1.5x slower.) */
+static inline double sae_step_row(size_t n, double mu, double c, double *th, double *v,
+                                  const double *g) {
+  double bad = 0.0;
+#pragma omp simd reduction(+ : bad)
+  for (size_t i = 0; i < n; i++) {
+    v[i] = mu * v[i] - c * g[i];
+    th[i] += v[i];
+    bad += th[i] * 0.0;
+  }
+  return bad;
+}
+
+/* The float twin (sae.sgd's precision = 32): the same operations in the same
+ * order, in float. */
+static inline float sae_step_row_f32(size_t n, float mu, float c, float *th, float *v,
+                                     const float *g) {
+  float bad = 0.0f;
+#pragma omp simd reduction(+ : bad)
+  for (size_t i = 0; i < n; i++) {
+    v[i] = mu * v[i] - c * g[i];
+    th[i] += v[i];
+    bad += th[i] * 0.0f;
+  }
+  return bad;
 }
 
 #ifdef __cplusplus

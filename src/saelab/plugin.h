@@ -140,6 +140,39 @@ typedef struct sae_batch {
 
 struct sae_type;
 
+/* The fused SGD step (appended, ABI 1 grows): a momentum step that a backward
+ * flagged SAE_TYPE_FUSED_STEP may apply itself, row by row, right after a
+ * row's gradient is complete and still in cache, instead of the optimiser's
+ * separate pass over theta, v and the gradient (31 MB per batch in fp64 for
+ * a 784-1000 layer).  The host (sae_sgd_step) offers it through nd->step;
+ * a node that takes it, for a tensor t with c[t] != 0, applies to every row
+ * of t, once that row's gradient is final,
+ *     v <- mu v - c[t] g ;   theta <- theta + v ;   bad += theta * 0
+ * with sae_step_row (double: backward, over param[t], grad[t] and v[t]) or
+ * sae_step_row_f32 (float: backward_f32, over param32[t], grad32[t], v32[t]
+ * and (float) mu, (float) c[t]) of <saelab/elementwise.h>: the optimiser's
+ * own kernels, so the same bits.  It then sets done[t] = 1 and the optimiser
+ * skips t.  All rows or none: done[t] = 1 promises every row was stepped.
+ * grad[t] is still written in full.  A node that leaves done[t] at 0 (a
+ * plugin built against an older header never sees the field) has its tensor
+ * stepped by the optimiser as before.  Offered only (model.c, optim.c) when
+ * the node's grad_write is 1 (no other node adds to its gradients or reads
+ * its tensors), the cost is finite, no regularizer adds to the gradient after
+ * backward, and, per tensor, the node owns it (not a tie or share of
+ * another's), its rows are contiguous and all its parameters have one rate
+ * factor c d != 0.  A node must not take it when it reads a stepped tensor
+ * after stepping it (ksparse: not when dx is wanted, dx reads W after the
+ * sweep). */
+typedef struct sae_step {
+  double mu;                  /* momentum */
+  double c[SAE_MAX_TENSORS];  /* eta * rate scale * direction; 0: not offered, the optimiser steps it */
+  double *v[SAE_MAX_TENSORS]; /* fp64 step: the velocity of tensor t, rows x cols, contiguous;
+                                 NULL in a float32 step */
+  float *v32[SAE_MAX_TENSORS]; /* float32 step (backward_f32): the same in float; NULL in fp64 */
+  int done[SAE_MAX_TENSORS];  /* backward sets 1 for each tensor it stepped (the host zeroes) */
+  double bad;                 /* backward adds its sums of theta * 0 (the host zeroes) */
+} sae_step;
+
 /* One instance of a type inside a model.  The host fills it; the plugin reads
  * it and writes only where a field says so. */
 typedef struct sae_node {
@@ -194,6 +227,13 @@ typedef struct sae_node {
    * example, enough for the same count of floats. */
   gsl_matrix_float param32[SAE_MAX_TENSORS];
   gsl_matrix_float grad32[SAE_MAX_TENSORS];
+
+  /* Appended (ABI 1 grows): the fused SGD step offered to this backward
+   * (or backward_f32), or NULL.  Set by the host just before the call, only
+   * for a type flagged SAE_TYPE_FUSED_STEP whose grad_write is 1, inside an
+   * SGD step; NULL again after it.  The plugin writes done[] and bad only.
+   * See sae_step. */
+  sae_step *step;
 } sae_node;
 
 #define SAE_TYPE_NONSMOOTH 0x1u /* kinks (relu, |x|, top-k): gradient check at 1e-6, not 1e-9 */
@@ -223,6 +263,10 @@ typedef struct sae_node {
  * writes them, the host does not zero them (ksparse).  Reading the field
  * needs a host that has it (this header's). */
 #define SAE_TYPE_GRAD_WRITE 0x20u
+/* backward (and backward_f32) may apply the SGD step itself when the host
+ * sets nd->step (sae_step, above).  Needs a host that has the field (this
+ * header's); an older host never offers it. */
+#define SAE_TYPE_FUSED_STEP 0x40u
 
 typedef struct sae_type {
   const char *name;     /* unique over all plugins: "dense", "kl", "topk" */
