@@ -36,16 +36,12 @@ static int omp_get_num_threads(void) { return 1; }
 /* The step over one span: saelab's own row kernel (sae_step_row, the one
  * src/optim.c's pass and ksparse's fused step call, with its non-finite
  * check), cloned for AVX-512, AVX2 and the baseline as they are. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define CLONES
-#endif
-CLONES static double span_d(size_t n, double mu, double c, double *th, double *v,
-                            const double *g) {
+SAE_EW_CLONES_V4 static double span_d(size_t n, double mu, double c, double *th, double *v,
+                                      const double *g) {
   return sae_step_row(n, mu, c, th, v, g);
 }
-CLONES static float span_f(size_t n, float mu, float c, float *th, float *v, const float *g) {
+SAE_EW_CLONES_V4 static float span_f(size_t n, float mu, float c, float *th, float *v,
+                                     const float *g) {
   return sae_step_row_f32(n, mu, c, th, v, g);
 }
 
@@ -56,8 +52,10 @@ static void step(size_t n, int fp32, void *th, void *v, const void *g, int nt) {
     const size_t t = (size_t)omp_get_thread_num(), T = (size_t)omp_get_num_threads();
     const size_t a = n * t / T, b = n * (t + 1) / T;
     /* the check's sum is 0 here (finite values): dropped */
-    if (fp32) (void)span_f(b - a, 0.9f, 1e-2f, (float *)th + a, (float *)v + a, (const float *)g + a);
-    else (void)span_d(b - a, 0.9, 1e-2, (double *)th + a, (double *)v + a, (const double *)g + a);
+    if (fp32)
+      (void)span_f(b - a, 0.9f, 1e-2f, (float *)th + a, (float *)v + a, (const float *)g + a);
+    else
+      (void)span_d(b - a, 0.9, 1e-2, (double *)th + a, (double *)v + a, (const double *)g + a);
   }
   (void)nt;
 }

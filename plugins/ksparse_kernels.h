@@ -52,14 +52,15 @@ static KS_FN(ks_ws) KS_FN(ks_layout)(const sae_node *nd, size_t m, size_t kk) {
 
 
 /* y += a u */
-KS_CLONES static void KS_FN(ks_axpy)(size_t n, REAL a, const REAL *restrict u, REAL *restrict y) {
+SAE_EW_CLONES_V4 static void KS_FN(ks_axpy)(size_t n, REAL a, const REAL *restrict u,
+                                            REAL *restrict y) {
   KS_PRAGMA(omp simd)
   for (size_t t = 0; t < n; t++) y[t] += a * u[t];
 }
 
 /* y += a u + c v */
-KS_CLONES static void KS_FN(ks_axpy2)(size_t n, REAL a, const REAL *restrict u, REAL c,
-                               const REAL *restrict v, REAL *restrict y) {
+SAE_EW_CLONES_V4 static void KS_FN(ks_axpy2)(size_t n, REAL a, const REAL *restrict u, REAL c,
+                                             const REAL *restrict v, REAL *restrict y) {
   KS_PRAGMA(omp simd)
   for (size_t t = 0; t < n; t++) y[t] += a * u[t] + c * v[t];
 }
@@ -68,20 +69,21 @@ KS_CLONES static void KS_FN(ks_axpy2)(size_t n, REAL a, const REAL *restrict u, 
  * the very sum the add makes into a zeroed row (0 + -0 is +0: a bare
  * store would keep the -0.0 of a zero pixel times a negative dz). */
 /* y = 0 + u */
-KS_CLONES static void KS_FN(ks_set)(size_t n, const REAL *restrict u, REAL *restrict y) {
+SAE_EW_CLONES_V4 static void KS_FN(ks_set)(size_t n, const REAL *restrict u, REAL *restrict y) {
   KS_PRAGMA(omp simd)
   for (size_t t = 0; t < n; t++) y[t] = (REAL)0 + u[t];
 }
 
 /* y = 0 + a u */
-KS_CLONES static void KS_FN(ks_set1)(size_t n, REAL a, const REAL *restrict u, REAL *restrict y) {
+SAE_EW_CLONES_V4 static void KS_FN(ks_set1)(size_t n, REAL a, const REAL *restrict u,
+                                            REAL *restrict y) {
   KS_PRAGMA(omp simd)
   for (size_t t = 0; t < n; t++) y[t] = (REAL)0 + a * u[t];
 }
 
 /* y = 0 + (a u + c v) */
-KS_CLONES static void KS_FN(ks_set2)(size_t n, REAL a, const REAL *restrict u, REAL c,
-                              const REAL *restrict v, REAL *restrict y) {
+SAE_EW_CLONES_V4 static void KS_FN(ks_set2)(size_t n, REAL a, const REAL *restrict u, REAL c,
+                                            const REAL *restrict v, REAL *restrict y) {
   KS_PRAGMA(omp simd)
   for (size_t t = 0; t < n; t++) y[t] = (REAL)0 + (a * u[t] + c * v[t]);
 }
@@ -91,13 +93,14 @@ KS_CLONES static void KS_FN(ks_set2)(size_t n, REAL a, const REAL *restrict u, R
  * is; the arithmetic per element does not depend on the clone (no FMA
  * contraction under -std=c11), so the same bits as the optimiser's pass.
  * Returns the row's sum of th * 0. */
-KS_CLONES static REAL KS_FN(ks_step_row)(size_t n, REAL mu, REAL c, REAL *th, REAL *v,
-                                         const REAL *g) {
+SAE_EW_CLONES_V4 static REAL KS_FN(ks_step_row)(size_t n, REAL mu, REAL c, REAL *th, REAL *v,
+                                                const REAL *g) {
   return KS_STEP_ROW(n, mu, c, th, v, g);
 }
 
 /* u . v */
-KS_CLONES static REAL KS_FN(ks_dot)(size_t n, const REAL *restrict u, const REAL *restrict v) {
+SAE_EW_CLONES_V4 static REAL KS_FN(ks_dot)(size_t n, const REAL *restrict u,
+                                           const REAL *restrict v) {
   REAL d = 0;
   KS_PRAGMA(omp simd reduction(+:d))
   for (size_t t = 0; t < n; t++) d += u[t] * v[t];
@@ -105,7 +108,7 @@ KS_CLONES static REAL KS_FN(ks_dot)(size_t n, const REAL *restrict u, const REAL
 }
 
 /* y += u */
-KS_CLONES static void KS_FN(ks_add)(size_t n, const REAL *restrict u, REAL *restrict y) {
+SAE_EW_CLONES_V4 static void KS_FN(ks_add)(size_t n, const REAL *restrict u, REAL *restrict y) {
   KS_PRAGMA(omp simd)
   for (size_t t = 0; t < n; t++) y[t] += u[t];
 }
@@ -113,7 +116,7 @@ KS_CLONES static void KS_FN(ks_add)(size_t n, const REAL *restrict u, REAL *rest
 /* ---- ksparse: selection ---------------------------------------------------------- */
 
 /* 1 if every z[0..n) is finite (z * 0 is 0 for finite z, NaN otherwise). */
-KS_CLONES static int KS_FN(ks_finite)(size_t n, const REAL *restrict z) {
+SAE_EW_CLONES_V4 static int KS_FN(ks_finite)(size_t n, const REAL *restrict z) {
   REAL acc = 0;
   KS_PRAGMA(omp simd reduction(+:acc))
   for (size_t t = 0; t < n; t++) acc += z[t] * (REAL)0;

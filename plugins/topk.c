@@ -304,14 +304,10 @@ static size_t ks_usage(const sae_node *nd) { return ks_tied(nd) ? KS_V : KS_V + 
 /* ---- ksparse: row kernels ------------------------------------------------------
  * The build uses plain -O2 for the baseline x86-64: each kernel is compiled
  * three times (AVX-512, AVX2, baseline) and the loader picks the best this CPU
- * runs (GCC's target_clones, an ifunc).  `omp simd` vectorises the loops at
+ * runs (GCC's target_clones, an ifunc: SAE_EW_CLONES_V4 of <saelab/elementwise.h>,
+ * as the SGD step's).  `omp simd` vectorises the loops at
  * -O2 (the reduction in ks_dot sums in lanes: a fixed order for a given
  * machine, whatever the thread count). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define KS_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define KS_CLONES
-#endif
 #ifdef _OPENMP
 #include <omp.h>
 #define KS_PRAGMA(x) _Pragma(#x)

@@ -198,11 +198,6 @@ static size_t sgd_todo(sae_sgd *s, double *bad) {
   return k;
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SGD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SGD_CLONES
-#endif
 
 /* v <- mu v - c g, th <- th + v over n entries (c = eta d), returning the
  * sum of th * 0 (0 while all are finite): sae_step_row, the one kernel a
@@ -211,14 +206,14 @@ static size_t sgd_todo(sae_sgd *s, double *bad) {
  * baseline.  The check rides on the step's own pass: one multiply-add per
  * vector in a loop bound by memory, instead of a second pass over g (for
  * 785k parameters, 6.3 MB more to read per step). */
-SGD_CLONES static double sgd_momentum(size_t n, double mu, double c, double *th, double *v,
-                                      const double *g) {
+SAE_EW_CLONES_V4 static double sgd_momentum(size_t n, double mu, double c, double *th, double *v,
+                                            const double *g) {
   return sae_step_row(n, mu, c, th, v, g);
 }
 
 /* The float twin: sae_step_row_f32. */
-SGD_CLONES static float sgd_momentum_f32(size_t n, float mu, float c, float *th, float *v,
-                                         const float *g) {
+SAE_EW_CLONES_V4 static float sgd_momentum_f32(size_t n, float mu, float c, float *th, float *v,
+                                               const float *g) {
   return sae_step_row_f32(n, mu, c, th, v, g);
 }
 

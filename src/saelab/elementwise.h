@@ -60,6 +60,16 @@
 #define SAE_EW_CLONES
 #endif
 
+/* The same with an AVX-512 clone as well: the row kernels of ksparse
+ * (plugins/ksparse_kernels.h) and of the SGD step (sae_step_row's callers:
+ * src/optim.c, and bench/membw.c timing it), one set of clones for all. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SAE_EW_CLONES_V4 \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define SAE_EW_CLONES_V4
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
