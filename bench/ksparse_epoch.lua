@@ -115,14 +115,15 @@ end
 local load_before = loadavg()
 sae.report.text(string.format(
   "CBLAS `%s`, OpenBLAS core **%s**, %d threads; OPENBLAS_CORETYPE=%s; "
-  .. "OMP_WAIT_POLICY=%s, GOMP_SPINCOUNT=%s, OMP_NUM_THREADS=%s (ksparse runs its support "
-  .. "kernels on OpenMP's threads only when libgomp's spinning is bounded by one of the "
-  .. "first two, else on one thread: sae_omp_threads; the saelab program sets passive "
-  .. "and OpenBLAS's count where the user set nothing).  Load average (1 min) "
+  .. "OMP_WAIT_POLICY=%s, GOMP_SPINCOUNT=%s, OMP_NUM_THREADS=%s, OPENBLAS_THREAD_TIMEOUT=%s "
+  .. "(ksparse runs its support kernels on OpenMP's threads only when libgomp's spinning "
+  .. "is bounded by one of the first two, else on one thread: sae_omp_threads; the saelab "
+  .. "program sets passive, OpenBLAS's count and a 2^4-cycle OpenBLAS spin where the user "
+  .. "set nothing).  Load average (1 min) "
   .. "before: %s.  The cores are shared: the best epoch counts, the median is shown too.",
   tostring(v.cblas), v.blas_core ~= "" and v.blas_core or "(not OpenBLAS)",
   v.blas_threads or 0, env("OPENBLAS_CORETYPE"), env("OMP_WAIT_POLICY"),
-  env("GOMP_SPINCOUNT"), env("OMP_NUM_THREADS"), load_before))
+  env("GOMP_SPINCOUNT"), env("OMP_NUM_THREADS"), env("OPENBLAS_THREAD_TIMEOUT"), load_before))
 
 local peak, peak_source = bench.dgemm_peak()
 sae.report.metric("dgemm_peak_gflops", peak)

@@ -678,9 +678,33 @@ static void omp_defaults(void) {
   }
 }
 
+/* OpenBLAS's threads (its pthreads build, Debian's default), after each
+ * product, spin in sched_yield for 2^OPENBLAS_THREAD_TIMEOUT cycles (28 by
+ * default: about 0.1 s) before they sleep.  Here the plugins' passes run
+ * between the products on the same cores, and that spinning thread takes a
+ * share of the core the pass's second thread needs: 19 % of a k-sparse
+ * training's perf samples were the scheduler's, and the 64-25 UFLDL
+ * evaluation's sigmoid and loss passes took 1.5x as long (doc/design.md,
+ * section 8.3).  With 4, OpenBLAS's least, they sleep at once and the next
+ * product wakes them (microseconds).  OpenBLAS reads the variable when it
+ * loads, before main, so where the user did not set it the program sets it
+ * and runs itself again, once, with the same arguments.  Not under valgrind
+ * (the new image would run outside it); if the exec fails, the run goes on
+ * with OpenBLAS's default. */
+static void blas_defaults(char **argv) {
+  if (sae_blas_parallel() != 1 || sae_blas_threads() < 2) return;
+  if (getenv("OPENBLAS_THREAD_TIMEOUT")) return;
+  const char *pre = getenv("LD_PRELOAD");
+  if (pre && strstr(pre, "vgpreload")) return;
+  setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1);
+  execv("/proc/self/exe", argv);
+  unsetenv("OPENBLAS_THREAD_TIMEOUT"); /* not in effect: say so to the script */
+}
+
 int main(int argc, char **argv) {
   sae_error_init();
   omp_defaults();
+  blas_defaults(argv);
   /* A write past the file-size limit (ulimit -f, RLIMIT_FSIZE) raises
    * SIGXFSZ, whose default action kills the process with no word of which
    * file.  Ignored, write() fails with EFBIG instead and the writer

@@ -29,3 +29,8 @@ int sae_blas_threads(void) {
   int (*threads)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "openblas_get_num_threads");
   return threads ? threads() : 0;
 }
+
+int sae_blas_parallel(void) {
+  int (*parallel)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "openblas_get_parallel");
+  return parallel ? parallel() : -1;
+}

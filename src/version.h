@@ -11,5 +11,8 @@ const char *sae_cblas_library(void);
 const char *sae_blas_core(void);
 /* OpenBLAS's threads (openblas_get_num_threads), or 0 if not OpenBLAS. */
 int sae_blas_threads(void);
+/* OpenBLAS's threading (openblas_get_parallel): 0 none, 1 its own pthreads,
+ * 2 OpenMP; -1 if not OpenBLAS. */
+int sae_blas_parallel(void);
 
 #endif

@@ -25,14 +25,17 @@ local workload = sae.arg("workload", "ksparse")
 local dump = sae.arg("dump", "")
 if workload == "versions" then -- the driver's header line
   local v = sae.versions()
-  -- the OpenMP settings saelab's passes ran under (the saelab program sets
-  -- passive waits and OpenBLAS's thread count where the caller set nothing)
+  -- the thread settings saelab's passes ran under (the saelab program sets
+  -- passive waits, OpenBLAS's thread count and its threads' 2^4-cycle spin
+  -- where the caller set nothing: src/main.c)
   print(string.format("machine saelab_cblas=%s openblas_core=%s saelab_blas_threads=%d "
-                      .. "saelab_OMP_WAIT_POLICY=%s saelab_OMP_NUM_THREADS=%s",
+                      .. "saelab_OMP_WAIT_POLICY=%s saelab_OMP_NUM_THREADS=%s "
+                      .. "saelab_OPENBLAS_THREAD_TIMEOUT=%s",
                       (tostring(v.cblas):gsub("%s", "_")),
                       v.blas_core ~= "" and v.blas_core or "none", v.blas_threads or 0,
                       os.getenv("OMP_WAIT_POLICY") or "(unset)",
-                      os.getenv("OMP_NUM_THREADS") or "(unset)"))
+                      os.getenv("OMP_NUM_THREADS") or "(unset)",
+                      os.getenv("OPENBLAS_THREAD_TIMEOUT") or "(unset)"))
   return
 end
 assert(dump ~= "", "dump=DIR is required")

@@ -44,8 +44,10 @@ def main(path):
               machine.get("date", "?"), machine.get("nproc", "?"), machine.get("openblas_core", "?"),
               machine.get("saelab_blas_threads", "?"), machine.get("torch", "?"),
               machine.get("torch_threads", "?"), machine.get("torch_OMP_WAIT_POLICY", "?"),
-              "%s, %s threads" % (machine.get("saelab_OMP_WAIT_POLICY", "?"),
-                                 machine.get("saelab_OMP_NUM_THREADS", "?")),
+              "%s, %s threads, OPENBLAS_THREAD_TIMEOUT %s" % (
+                  machine.get("saelab_OMP_WAIT_POLICY", "?"),
+                  machine.get("saelab_OMP_NUM_THREADS", "?"),
+                  machine.get("saelab_OPENBLAS_THREAD_TIMEOUT", "?")),
               machine.get("numpy", "?"), machine.get("scipy", "?"),
               next((r[0].get("blas", "?").split(",")[-1] for k, r in peers.items()
                     if k[:2] == ("gemm2000", "numpy")), "?"), machine.get("numpy_blas_threads", "?")))
