@@ -2,7 +2,7 @@
  * links it (GSL's CBLAS symbols resolved to OpenBLAS by link order; the
  * library really serving the call is printed, from dladdr).
  *
- *   bench/dgemm_peak [repeats]      (run by `make bench`; never by make check)
+ *   bench/dgemm_peak [repeats] [ufldl]   (run by `make bench`; never by make check)
  *
  * Shapes: C (M x N) = op(A) (M x K) op(B) (K x N), 2 M N K flops per call.
  *   square      n = 2000                                   -> the "peak"
@@ -23,7 +23,9 @@
  * The square case runs first and last (the cores are shared: see the load
  * averages printed); the better of the two is the peak.  The last line,
  * SAELAB_DGEMM_PEAK=<that GFLOP/s>, is for
- * bench/ufldl_eval.lua (make bench passes it on). */
+ * bench/ufldl_eval.lua (make bench passes it on); SAELAB_PRODUCTS_784_196=
+ * and SAELAB_PRODUCTS_64_25= (seconds of each evaluation's five products)
+ * are for bench/peers/run.sh.  With "ufldl", only those ten shapes run. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* dladdr, RTLD_DEFAULT */
 #endif
@@ -84,6 +86,14 @@ static double bench(const shape *s, int repeats, double *best_call) {
 int main(int argc, char **argv) {
   int repeats = argc > 1 ? atoi(argv[1]) : 5;
   if (repeats < 1) repeats = 1;
+  /* "ufldl": only the UFLDL evaluations' products (bench/peers/run.sh times
+   * them right before each evaluation, as the machine's speed drifts) */
+  const int ufldl_only = argc > 2 && strcmp(argv[2], "ufldl") == 0;
+  if (argc > 2 && !ufldl_only) {
+    fprintf(stderr, "dgemm_peak: unknown argument '%s' (usage: dgemm_peak [repeats] [ufldl])\n",
+            argv[2]);
+    return 2;
+  }
 
   Dl_info info;
   const char *lib = dladdr((void *)cblas_dgemm, &info) && info.dli_fname ? info.dli_fname : "?";
@@ -123,7 +133,7 @@ int main(int argc, char **argv) {
   double peak = 0, t_784 = 0, f_784 = 0, t_64 = 0, f_64 = 0;
 
   printf("%-26s %6s %6s %6s %10s %9s\n", "shape", "M", "N", "K", "ms/call", "GFLOP/s");
-  for (size_t i = 0; i < n_shapes; i++) {
+  for (size_t i = ufldl_only ? 1 : 0; i < (ufldl_only ? 11 : n_shapes); i++) {
     const shape *s = &shapes[i];
     double t, g = bench(s, repeats, &t);
     printf("%-26s %6zu %6zu %6zu %10.3f %9.1f\n", s->name, s->M, s->N, s->K, 1e3 * t, g);
@@ -138,6 +148,7 @@ int main(int argc, char **argv) {
   printf("64-25:   the five dgemms of one evaluation: %.2f ms, %.1f GFLOP/s\n", 1e3 * t_64,
          f_64 / t_64 / 1e9);
   print_load("after");
-  printf("SAELAB_DGEMM_PEAK=%.1f\n", peak);
+  printf("SAELAB_PRODUCTS_784_196=%.6g\nSAELAB_PRODUCTS_64_25=%.6g\n", t_784, t_64);
+  if (!ufldl_only) printf("SAELAB_DGEMM_PEAK=%.1f\n", peak);
   return 0;
 }

@@ -75,6 +75,12 @@ while [ "$r" -le "$rounds" ]; do
   side ksparse epochs="$epochs" precision=32
   peer ksparse torch fp64 epochs="$epochs"
   peer ksparse torch fp32 epochs="$epochs"
+  # the UFLDL evaluations' five products alone, right before them (the
+  # floor of an evaluation on this BLAS: table.py sets each against it)
+  "$DGEMM_PEAK" 2 ufldl | sed -n \
+    -e 's/^SAELAB_PRODUCTS_784_196=\(.*\)/peer workload=ufldl784_products impl=dgemm dtype=fp64 seconds=\1/p' \
+    -e 's/^SAELAB_PRODUCTS_64_25=\(.*\)/peer workload=ufldl64_products impl=dgemm dtype=fp64 seconds=\1/p' \
+    >>"$lines"
   for w in ufldl784 ufldl64; do
     side $w reps="$reps"
     for impl in numpy torch; do

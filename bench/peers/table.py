@@ -106,6 +106,30 @@ def main(path):
     for r in rows:
         print(fmt(r))
     print()
+    # Each UFLDL evaluation against its five products alone (bench/dgemm_peak
+    # ufldl, timed in every round right before the evaluations: same shapes,
+    # hot operands, beta = 1; the best round): what the evaluation spends
+    # outside them, and the speed-up over numpy that an evaluation costing
+    # only its products would have -- the ceiling on this BLAS.
+    for w, name, n_in, n_hid in (("ufldl784", "784-196", 784, 196), ("ufldl64", "64-25", 64, 25)):
+        prod = peers.get((w + "_products", "dgemm", "fp64"))
+        sae = peers.get((w, "saelab", "fp64"))
+        flop = 10 * 10000 * n_in * n_hid  # dgemm_peak's shapes: m = 10000
+        if not prod or not sae or float(sae[0]["flop"]) != flop:
+            continue  # (a run with another m: no like-for-like floor)
+        p = min(float(r["seconds"]) for r in prod)
+        s = min(float(r["seconds"]) for r in sae)
+        npy = peers.get((w, "numpy", "fp64"))
+        ceil = ""
+        if npy:
+            n = min(float(r["seconds"]) for r in npy)
+            ceil = "; numpy fp64 / products alone = %.2fx (the speed-up over numpy of an " \
+                   "evaluation that cost only its products)" % (n / p)
+        print("%s: the five products alone %.4g s (bench/dgemm_peak, %.0f %% of the dgemm peak); "
+              "saelab's best evaluation %.4g s spends %.4g s (%.0f %%) outside them%s" % (
+                  name, p, 100 * flop / p / 1e9 / dpeak, s, s - p,
+                  100 * (s - p) / s, ceil))
+    print()
     print("Initial point (same data, saelab's initial parameters; k-sparse: TRAIN mode, first "
           "1000 rows): cost, gradient norm, relative difference to saelab's")
     for w in order:
