@@ -7,7 +7,9 @@
  *             NaN), and an element's value independent of where it sits;
  *             the sigmoid type's forward is sae_sigmoid's, element for element.
  *   sums:     sae_col_sums equals the plain loop down each column exactly (the
- *             same order); squared_error's and kl's costs equal plain-loop
+ *             same order), on one thread and on every core, narrow, wide
+ *             (several chunks of accumulators) and strided; squared_error's
+ *             and kl's costs equal plain-loop
  *             twins within the recursive-summation bound.
  *   spans:    every element of a contiguous or strided matrix in exactly one span. */
 #include <check.h>
@@ -99,22 +101,38 @@ static gsl_matrix *filled(size_t m, size_t tda, gsl_rng *rng) {
   return a;
 }
 
+/* sae_col_sums of the m x n view of an m x tda block against the plain loop,
+ * bit for bit, from nonzero starting sums. */
+static void check_col_sums(size_t m, size_t n, size_t tda, gsl_rng *rng) {
+  gsl_matrix *a = filled(m, tda, rng);
+  gsl_matrix_view v = gsl_matrix_submatrix(a, 0, 0, m, n);
+  double *s = malloc(n * sizeof *s), *plain = malloc(n * sizeof *plain);
+  for (size_t j = 0; j < n; j++) s[j] = plain[j] = 0.5 * (double)j;
+  sae_col_sums(&v.matrix, s);
+  for (size_t j = 0; j < n; j++) {
+    for (size_t i = 0; i < m; i++) plain[j] += gsl_matrix_get(a, i, j);
+    ck_assert_msg(s[j] == plain[j], "%zu x %zu (tda %zu) column %zu: %.17g, plain %.17g", m, n,
+                  tda, j, s[j], plain[j]);
+  }
+  free(s);
+  free(plain);
+  gsl_matrix_free(a);
+}
+
 START_TEST(test_col_sums) {
   gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
   const size_t widths[] = {1, 7, 8, 9, 29, 31};
-  for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
-    gsl_matrix *a = filled(37, 31, rng);
-    gsl_matrix_view v = gsl_matrix_submatrix(a, 0, 0, 37, widths[w]);
-    double s[31], plain[31];
-    for (size_t j = 0; j < widths[w]; j++) s[j] = plain[j] = 0.5 * (double)j;
-    sae_col_sums(&v.matrix, s);
-    for (size_t j = 0; j < widths[w]; j++) {
-      for (size_t i = 0; i < 37; i++) plain[j] += gsl_matrix_get(a, i, j);
-      ck_assert_msg(s[j] == plain[j], "width %zu column %zu: %.17g, plain %.17g", widths[w], j,
-                    s[j], plain[j]);
-    }
-    gsl_matrix_free(a);
-  }
+  for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) check_col_sums(37, widths[w], 31, rng);
+  /* wider than one chunk of accumulators (SAE_EW_COLS), strided */
+  check_col_sums(37, 600, 611, rng);
+  check_col_sums(5, SAE_EW_COLS, SAE_EW_COLS, rng);
+  check_col_sums(5, SAE_EW_COLS + 1, SAE_EW_COLS + 1, rng);
+  /* above SAE_EW_PAR_MIN elements: the threads' column ranges (main sets
+   * passive waits, so the pass takes every core) */
+  check_col_sums(2000, 25, 25, rng);
+  check_col_sums(2000, 64, 64, rng);
+  check_col_sums(100, 700, 700, rng);
+  check_col_sums(60, 600, 611, rng);
   gsl_rng_free(rng);
 }
 END_TEST
@@ -217,6 +235,9 @@ END_TEST
 
 int main(void) {
   sae_error_init();
+  /* The passes take omp_get_max_threads() only under passive waits
+   * (sae_omp_threads, read at the first pass): so the threaded paths run. */
+  setenv("OMP_WAIT_POLICY", "passive", 1);
   if (!(reg = test_plugins("elementwise", 9))) return EXIT_FAILURE;
   Suite *s = suite_create("elementwise");
   TCase *core = tcase_create("core");

@@ -226,15 +226,27 @@ static inline void sae_sigmoid(size_t n, const double *x, double *y) {
 /* ---- column sums -------------------------------------------------------------------
  * s[j] += sum_i a_ij, each column summed down the rows in row order (the
  * order of a loop of daxpy over rows): the same numbers on any thread count.
- * The rows are read in order (a row adds into s, which stays in cache);
- * threads take contiguous ranges of columns, whole cache lines each. */
+ * The rows are read in order; threads take contiguous ranges of columns,
+ * whole cache lines of a each.  Each thread sums into its own accumulators
+ * (SAE_EW_COLS columns at a time, on its stack) and stores them into s once:
+ * s need not be aligned, and two threads adding into the cache line their
+ * ranges share, row after row, made 2 threads 3x slower than 1 (false
+ * sharing: 0.32 against 0.12 ms for 10000 x 64). */
+#define SAE_EW_COLS ((size_t)256)
+
 SAE_EW_CLONES static void sae_col_sums_range(const gsl_matrix *a, double *restrict s, size_t j0,
                                              size_t j1) {
   const size_t m = a->size1, tda = a->tda;
-  for (size_t i = 0; i < m; i++) {
-    const double *restrict ai = a->data + i * tda;
-    SAE_EW_PRAGMA(omp simd)
-    for (size_t j = j0; j < j1; j++) s[j] += ai[j];
+  double acc[SAE_EW_COLS];
+  for (size_t c0 = j0; c0 < j1; c0 += SAE_EW_COLS) {
+    const size_t w = j1 - c0 < SAE_EW_COLS ? j1 - c0 : SAE_EW_COLS;
+    for (size_t j = 0; j < w; j++) acc[j] = s[c0 + j];
+    for (size_t i = 0; i < m; i++) {
+      const double *restrict ai = a->data + i * tda + c0;
+      SAE_EW_PRAGMA(omp simd)
+      for (size_t j = 0; j < w; j++) acc[j] += ai[j];
+    }
+    for (size_t j = 0; j < w; j++) s[c0 + j] = acc[j];
   }
 }
 
