@@ -420,7 +420,11 @@ static int KS_FN(ksparse_backward)(sae_node *nd, const MAT *x, const MAT *y,
       for (int first = gwrite; q < w.start[j + 1]; q++, first = 0) {
         const size_t p = w.pair[q], i = p / kk;
         const REAL *xi = x->data + i * x->tda, *dyi = dy->data + i * dy->tda;
-        const REAL a = w.Z[i * h + j], d = w.dz[p] = KS_FN(ks_dot)(n, dyi, Dj);
+        const REAL a = w.Z[i * h + j], d = KS_FN(ks_dot)(n, dyi, Dj);
+        /* kept for dx only: the pairs of one example are spread over the
+         * threads' units, so these stores land in cache lines the other
+         * thread writes too */
+        if (dx) w.dz[p] = d;
         gbj += d;
         if (tied) { /* decoder z_ij dy_i and encoder dz_ij x_i land on the same row */
           if (first) KS_FN(ks_set2)(n, a, dyi, d, xi, gWj);
