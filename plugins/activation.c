@@ -158,6 +158,7 @@ static const sae_type act_sigmoid = {
   .forward = sigmoid_forward,
   .backward = sigmoid_backward,
   .backward_write = sigmoid_backward_write,
+  .backward_span = sigmoid_bwd_span,
 };
 
 static const sae_type act_tanh = {
@@ -170,6 +171,7 @@ static const sae_type act_tanh = {
   .forward = tanh_forward,
   .backward = tanh_backward,
   .backward_write = tanh_backward_write,
+  .backward_span = tanh_bwd_span,
 };
 
 static const sae_type act_relu = {
@@ -182,6 +184,7 @@ static const sae_type act_relu = {
   .forward = relu_forward,
   .backward = relu_backward,
   .backward_write = relu_backward_write,
+  .backward_span = relu_bwd_span,
 };
 
 static const sae_type act_identity = {
@@ -194,6 +197,7 @@ static const sae_type act_identity = {
   .forward = identity_forward,
   .backward = identity_backward,
   .backward_write = identity_backward_write,
+  .backward_span = identity_bwd_span,
 };
 
 static const sae_type *const act_types[] = {&act_sigmoid, &act_tanh, &act_relu, &act_identity,

@@ -143,6 +143,33 @@ SAE_EW_CLONES static void se_bwd_span(size_t n, const double *restrict x,
   SAE_EW_STORE(write, n, j, dx, (x[j] - t[j]) * inv);
 }
 
+/* Elements of dJ/dx a fused span holds on the stack (4 KB): in L1 when the
+ * activation's kernel reads them back. */
+#define SE_CHUNK ((size_t)512)
+
+/* The activation before the loss, in the same pass (plugin.h, sae_act_fuse):
+ * g = (x - t) inv, as se_bwd_span writes it, then the activation's kernel
+ * from g into its dx.  The activation's dy is never written. */
+static void se_bwd_fused(sae_act_fuse *af, const gsl_matrix *x, const gsl_matrix *t, double inv) {
+  gsl_matrix *da = af->dx;
+  const size_t tdas[3] = {x->tda, t->tda, da->tda};
+  const sae_ew_plan p = sae_ew_plan_for(x->size1, x->size2, tdas, 3);
+  const int nt = sae_ew_threads(p.total);
+  (void)nt;
+  SAE_EW_PRAGMA(omp parallel for if(nt > 1) num_threads(nt) schedule(static))
+  for (size_t s = 0; s < p.count; s++) {
+    const size_t len = sae_ew_len(&p, s);
+    const double *xs = x->data + sae_ew_off(&p, s, x->tda), *ts = t->data + sae_ew_off(&p, s, t->tda);
+    double *ds = da->data + sae_ew_off(&p, s, da->tda), g[SE_CHUNK];
+    for (size_t o = 0; o < len; o += SE_CHUNK) {
+      const size_t n = len - o < SE_CHUNK ? len - o : SE_CHUNK;
+      se_bwd_span(n, xs + o, ts + o, inv, g, 1);
+      af->span(n, xs + o, g, ds + o, af->write);
+    }
+  }
+  af->taken = 1;
+}
+
 static int se_bwd(sae_node *nd, const gsl_matrix *x, const gsl_matrix *dy, gsl_matrix *dx,
                   int write) {
   const size_t m = x->size1;
@@ -151,6 +178,11 @@ static int se_bwd(sae_node *nd, const gsl_matrix *x, const gsl_matrix *dy, gsl_m
   int rc = loss_target(nd, x, &t);
   if (rc || (rc = loss_same(nd, x, dy, "dy")) || (rc = loss_same(nd, x, dx, "dx"))) return rc;
   const double scale = nd->hp[SE_MEAN] != 0 ? (double)m : 1.0;
+  if (write && nd->act) {
+    if ((rc = loss_same(nd, x, nd->act->dx, "the activation's dx"))) return rc;
+    se_bwd_fused(nd->act, x, t, 1.0 / scale);
+    return SAE_OK;
+  }
   const size_t tdas[3] = {x->tda, t->tda, dx->tda};
   const sae_ew_plan p = sae_ew_plan_for(m, x->size2, tdas, 3);
   const int nt = sae_ew_threads(p.total);
@@ -313,7 +345,7 @@ static const sae_type loss_se = {
   .summary = "y = x; cost += 1/(2m) sum ||x - t||^2",
   .citation = "Ng, CS294A Sparse autoencoder notes (2011), section 2, J(W,b)",
   .hparams = se_hparams,
-  .flags = SAE_TYPE_TARGET | SAE_TYPE_PASSTHROUGH,
+  .flags = SAE_TYPE_TARGET | SAE_TYPE_PASSTHROUGH | SAE_TYPE_FUSED_ACT,
   .setup = loss_setup,
   .forward = se_forward,
   .backward = se_backward,

@@ -58,6 +58,9 @@ struct sae_model {
   char *fresh;   /* n: during backward, 1 while node i's dy holds nothing, not even zeros */
   char *gfresh;  /* n * SAE_MAX_TENSORS: during backward, 1 while a gradient tensor (slot
                     owner * SAE_MAX_TENSORS + k) holds nothing, not even zeros */
+  char *fused;   /* n: during backward, 1 once node i's backward ran inside the loss after it
+                    (sae_act_fuse) */
+  int no_act_fuse; /* 1: never offer sae_act_fuse (sae_model_fuse; tests) */
   /* float32 training (sae_model_f32_alloc): NULL until then */
   gsl_vector_float *theta32, *grad32;
   size_t m_max32;                    /* rows of the float buffers below and of ybuf32 */
@@ -124,6 +127,7 @@ void sae_model_free(sae_model *m) {
   gsl_matrix_float_free(m->tbuf32);
   free(m->node);
   free(m->fresh);
+  free(m->fused);
   free(m->gfresh);
   gsl_vector_free(m->theta);
   gsl_vector_free(m->grad);
@@ -393,13 +397,14 @@ int sae_model_build(sae_model *m, gsl_rng *rng, sae_error *e) {
   size_t alloc = total ? total : 1;
   if (!(m->theta = gsl_vector_calloc(alloc)) || !(m->grad = gsl_vector_calloc(alloc)) ||
       !(m->dir = calloc(alloc, 1)) || !(m->fresh = calloc(m->n, 1)) ||
-      !(m->gfresh = calloc(m->n, SAE_MAX_TENSORS))) {
+      !(m->fused = calloc(m->n, 1)) || !(m->gfresh = calloc(m->n, SAE_MAX_TENSORS))) {
     gsl_vector_free(m->theta);
     gsl_vector_free(m->grad);
     free(m->dir);
-    free(m->fresh); /* gfresh is the last: it failed */
+    free(m->fresh);
+    free(m->fused); /* gfresh is the last: it failed */
     m->dir = NULL;
-    m->fresh = NULL;
+    m->fresh = m->fused = NULL;
     m->theta = m->grad = NULL; /* unbuilt again: nothing half-made stays */
     if (most == total)
       return sae_error_set(e, SAE_ENOMEM, "cannot allocate %zu bytes for the parameters of '%s' "
@@ -695,6 +700,37 @@ static sae_step *step_offer(const node_rec *r, sae_step *st) {
   return st && r->nd.grad_write && (r->nd.type->flags & SAE_TYPE_FUSED_STEP) ? st : NULL;
 }
 
+/* The activation before node r, offered to r's backward_write (plugin.h,
+ * sae_act_fuse) in af, or NULL: double only; r's type takes it, r writes its
+ * dx (write), its input a is an activation with backward_span, not aliased,
+ * with no tensors, whose dy no other node adds to, and whose own dx is wanted
+ * (dx_in for the model input).  af->write is a's: it writes its dx when
+ * nothing has yet (a has backward_write), adds into dx_in (zeroed). */
+static sae_act_fuse *act_offer(const sae_model *m, const node_rec *r, int write,
+                               gsl_matrix *dx_in, int f32, sae_act_fuse *af) {
+  if (f32 || m->no_act_fuse || !write || r->input < 0 ||
+      !(r->nd.type->flags & SAE_TYPE_FUSED_ACT) || !r->nd.type->backward_write)
+    return NULL;
+  const size_t ai = (size_t)r->input;
+  const node_rec *a = &m->node[ai];
+  if (a->nd.type->kind != SAE_KIND_ACTIVATION || !a->nd.type->backward_span || a->aliased ||
+      a->nd.n_tensors != 0 || !a->nd.type->backward_write)
+    return NULL;
+  for (size_t j = 0; j < m->n; j++) /* r alone adds into a's dy */
+    if (j != (size_t)(r - m->node) && !is_reg(&m->node[j]) && m->node[j].input >= 0 &&
+        store(m, (size_t)m->node[j].input) == ai)
+      return NULL;
+  if (a->input < 0) {
+    if (!dx_in) return NULL;
+    *af = (sae_act_fuse){a->nd.type->backward_span, dx_in, 0, 0};
+  } else {
+    node_rec *src = &m->node[a->input];
+    *af = (sae_act_fuse){a->nd.type->backward_span, &src->dy,
+                         m->fresh[store(m, (size_t)a->input)], 0};
+  }
+  return af;
+}
+
 /* Backward over every node after a forward in the same precision: the plan
  * (who writes first, what the host zeroes) for both.  probe (double only):
  * the last node's dy; dx_in (double only): dJ/dx of the model input; steps
@@ -716,13 +752,14 @@ static int backward_pass(sae_model *m, const sae_batch *b, const gsl_matrix *pro
    * the host zeroes it just before; a dy nobody wrote is zeroed before its
    * node reads it. */
   for (size_t i = 0; i < m->n; i++) m->fresh[i] = !is_reg(&m->node[i]) && !m->node[i].aliased;
+  memset(m->fused, 0, m->n);
   if (probe) {
     gsl_matrix_memcpy(&m->node[last].dy, probe);
     m->fresh[store(m, (size_t)last)] = 0;
   }
   for (size_t i = m->n; i-- > 0;) {
     node_rec *r = &m->node[i];
-    if (is_reg(r)) continue;
+    if (is_reg(r) || m->fused[i]) continue; /* fused: its backward ran in the loss after it */
     if (!r->aliased && m->fresh[i]) { /* nothing flowed back into it: dy = 0 */
       zero_dy(r, f32);
       m->fresh[i] = 0;
@@ -736,10 +773,18 @@ static int backward_pass(sae_model *m, const sae_batch *b, const gsl_matrix *pro
     }
     r->nd.grad_write = grads_first_writer(m, r, f32);
     r->nd.step = step_offer(r, steps ? steps[i] : NULL);
+    sae_act_fuse af;
+    const sae_act_fuse *offered = r->nd.act = act_offer(m, r, write, dx_in, f32, &af);
     r->nd.msg[0] = '\0';
     rc = run_backward(m, r, b, dx_in, write, f32);
     r->nd.step = NULL;
+    r->nd.act = NULL;
     if (rc) return node_fail(r, rc, "backward", e);
+    if (offered && af.taken) { /* the activation's backward ran: its dx is written */
+      const node_rec *a = &m->node[r->input];
+      m->fused[r->input] = 1;
+      if (a->input >= 0) m->fresh[store(m, (size_t)a->input)] = 0;
+    }
   }
   for (size_t i = 0; i < m->n; i++) /* a regularizer's own tensors, if any: no backward */
     for (size_t j = 0; j < m->node[i].nd.n_tensors; j++)
@@ -770,6 +815,14 @@ int sae_model_eval_probe(sae_model *m, const sae_batch *b, const gsl_matrix *pro
     gsl_matrix_set_zero(dx_in);
   }
   return backward_pass(m, b, probe, dx_in, NULL, 0, e);
+}
+
+void sae_model_fuse(sae_model *m, int on) { m->no_act_fuse = !on; }
+
+size_t sae_model_act_fused(const sae_model *m) {
+  size_t k = 0;
+  for (size_t i = 0; m->fused && i < m->n; i++) k += m->fused[i] != 0;
+  return k;
 }
 
 int sae_model_eval(sae_model *m, const sae_batch *b, double *cost, sae_error *e) {

@@ -24,6 +24,13 @@ typedef struct sae_model sae_model;
 
 sae_model *sae_model_alloc(size_t n_in);
 void sae_model_free(sae_model *m); /* NULL is a no-op */
+/* on = 0: backward never offers a loss the activation before it
+ * (plugin.h, sae_act_fuse): each runs its own pass.  The same bits either
+ * way; for the tests that compare the two.  On by default. */
+void sae_model_fuse(sae_model *m, int on);
+/* Activations whose backward ran inside the loss after them in the last
+ * double backward pass. */
+size_t sae_model_act_fused(const sae_model *m);
 
 /* Append a node of type t.  name may be NULL (then "<type><index>"); input
  * names an earlier node (NULL: the previous one; "input": the model input);

@@ -150,6 +150,95 @@ START_TEST(test_grad_unzeroed) {
 }
 END_TEST
 
+/* The activation before a loss runs inside the loss's pass (plugin.h,
+ * sae_act_fuse): cost, gradient and dJ/dx bit for bit as in two passes, and
+ * n_fused activations were fused (none with sae_model_fuse(m, 0)). */
+static void fuse_same(sae_model *m, size_t rows, int want_dx, size_t n_fused) {
+  sae_error e = {0, ""};
+  const size_t n = sae_model_n_in(m);
+  gsl_matrix *x = gsl_matrix_alloc(rows, n), *dx[2] = {NULL, NULL};
+  for (size_t i = 0; i < rows * n; i++) x->data[i] = 0.1 + 0.8 * gsl_rng_uniform(rng);
+  sae_batch b = {rows, x, x, NULL, SAE_MODE_TRAIN, NULL, NULL};
+  gsl_vector *g = sae_model_grad(m), *gs[2];
+  double c[2];
+  for (int on = 0; on < 2; on++) {
+    if (want_dx) dx[on] = gsl_matrix_alloc(rows, n);
+    sae_model_fuse(m, on);
+    gsl_vector_set_all(g, NAN);
+    ck_assert_msg(sae_model_eval_probe(m, &b, NULL, dx[on], &c[on], &e) == 0, "%s", e.msg);
+    ck_assert_uint_eq(sae_model_act_fused(m), on ? n_fused : 0);
+    gs[on] = gsl_vector_alloc(g->size);
+    gsl_vector_memcpy(gs[on], g);
+  }
+  ck_assert(memcmp(&c[0], &c[1], sizeof c[0]) == 0);
+  ck_assert(memcmp(gs[0]->data, gs[1]->data, g->size * sizeof *g->data) == 0);
+  if (want_dx) ck_assert(memcmp(dx[0]->data, dx[1]->data, rows * n * sizeof(double)) == 0);
+  for (int on = 0; on < 2; on++) {
+    gsl_vector_free(gs[on]);
+    gsl_matrix_free(dx[on]);
+  }
+  gsl_matrix_free(x);
+}
+
+START_TEST(test_act_fuse) {
+  sae_error e = {0, ""};
+  /* UFLDL's: the output sigmoid fuses into squared_error, the code's (read
+   * by kl and the decoder) does not; 3000 x 40, above the one-thread limit */
+  sae_model *m = sae_model_alloc(40);
+  ck_assert_int_eq(add(m, "dense", "enc", "n_out", 20, &e), 0);
+  ck_assert_int_eq(add(m, "sigmoid", "code", NULL, 0, &e), 0);
+  ck_assert_int_eq(add(m, "kl", NULL, NULL, 0, &e), 0);
+  ck_assert_int_eq(add(m, "dense", "dec", "n_out", 40, &e), 0);
+  ck_assert_int_eq(add(m, "sigmoid", "out", NULL, 0, &e), 0);
+  ck_assert_int_eq(add(m, "squared_error", NULL, NULL, 0, &e), 0);
+  ck_assert_int_eq(add(m, "l2", NULL, "lambda", 1e-4, &e), 0);
+  ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
+  fuse_same(m, 3000, 1, 1);
+  fuse_same(m, 7, 0, 1);
+  sae_model_free(m);
+  /* the layer's dy written first by a node after the loss (l1 on h, in
+   * backward order before it): the fused pass adds into it */
+  m = sae_model_alloc(40);
+  ck_assert_int_eq(add(m, "dense", "h", "n_out", 40, &e), 0);
+  ck_assert_int_eq(add(m, "sigmoid", NULL, NULL, 0, &e), 0);
+  ck_assert_int_eq(add(m, "squared_error", NULL, NULL, 0, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, T("l1"), NULL, "h", NULL, NULL, 0, NULL, NULL, &e), 0);
+  ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
+  fuse_same(m, 200, 1, 1);
+  sae_model_free(m);
+  /* an activation another node also reads is not fused: here l1 adds into
+   * its dy after the loss (backward order), before its backward */
+  m = sae_model_alloc(40);
+  ck_assert_int_eq(add(m, "dense", NULL, "n_out", 40, &e), 0);
+  ck_assert_int_eq(add(m, "sigmoid", "a", NULL, 0, &e), 0);
+  ck_assert_int_eq(add(m, "l1", NULL, NULL, 0, &e), 0);
+  ck_assert_int_eq(sae_model_add(m, T("squared_error"), NULL, "a", NULL, NULL, 0, NULL, NULL, &e),
+                   0);
+  ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
+  fuse_same(m, 200, 1, 0);
+  sae_model_free(m);
+  /* every activation type, after a layer and on the model input (its dx is
+   * then dJ/dx of the input, which the host zeroed: added into) */
+  const char *acts[] = {"sigmoid", "tanh", "relu", "identity"};
+  for (size_t k = 0; k < 4; k++) {
+    m = sae_model_alloc(40);
+    ck_assert_int_eq(add(m, "dense", NULL, "n_out", 40, &e), 0);
+    ck_assert_int_eq(add(m, acts[k], NULL, NULL, 0, &e), 0);
+    ck_assert_int_eq(add(m, "squared_error", NULL, NULL, 0, &e), 0);
+    ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
+    fuse_same(m, 1500, 1, 1);
+    sae_model_free(m);
+    m = sae_model_alloc(40);
+    ck_assert_int_eq(add(m, acts[k], NULL, NULL, 0, &e), 0);
+    ck_assert_int_eq(add(m, "squared_error", NULL, NULL, 0, &e), 0);
+    ck_assert_msg(sae_model_build(m, rng, &e) == 0, "%s", e.msg);
+    fuse_same(m, 1500, 1, 1);
+    fuse_same(m, 1500, 0, 0); /* no input gradient wanted: nothing to fuse into */
+    sae_model_free(m);
+  }
+}
+END_TEST
+
 /* Same seed, same initial parameters; another seed, others. */
 START_TEST(test_seeded_init) {
   sae_error e = {0, ""};
@@ -416,6 +505,7 @@ static Suite *model_suite(void) {
   tcase_add_loop_test(core, test_grad_unzeroed, 0, 2);
   tcase_add_test(core, test_encode_decode);
   tcase_add_test(core, test_sgd_descends);
+  tcase_add_test(core, test_act_fuse);
   tcase_add_test(limits, test_batch_sizes);
   tcase_add_test(limits, test_seeded_init);
   tcase_add_test(limits, test_dense_init_order);

@@ -173,6 +173,28 @@ typedef struct sae_step {
   double bad;                 /* backward adds its sums of theta * 0 (the host zeroes) */
 } sae_step;
 
+/* The activation before a loss (appended, ABI 1 grows): what a backward
+ * flagged SAE_TYPE_FUSED_ACT needs to run, in its own pass, the backward of
+ * the activation node that feeds it, instead of writing dJ/dx (the
+ * activation's dy) for the activation's backward to read back.  The host
+ * (model.c) offers it through nd->act only in a double backward_write (the
+ * node is the first writer of its dx), when its input is an activation
+ * whose type has backward_span, that no other node reads, whose own input
+ * gradient is wanted.  A node that takes it computes, for each element, the
+ * g its backward_write would have written into dx, and runs
+ *     span(n, x + o, g + o, dx + o, write)
+ * over its elements -- the activation's backward, its y being this node's
+ * x -- in spans of any length; writes nothing into its own dx; and sets
+ * taken = 1.  The host then skips the activation's backward.  Same bits as
+ * the two passes: g is the same double either way.  A node that leaves taken
+ * at 0 has written its dx, and the activation's backward runs as before. */
+typedef struct sae_act_fuse {
+  void (*span)(size_t n, const double *y, const double *dy, double *dx, int write);
+  gsl_matrix *dx; /* the activation's dx: m x n, like x */
+  int write;      /* 1: write dx (its first writer); 0: add into it */
+  int taken;      /* backward sets 1 when it took the offer (the host zeroes) */
+} sae_act_fuse;
+
 /* One instance of a type inside a model.  The host fills it; the plugin reads
  * it and writes only where a field says so. */
 typedef struct sae_node {
@@ -234,6 +256,12 @@ typedef struct sae_node {
    * SGD step; NULL again after it.  The plugin writes done[] and bad only.
    * See sae_step. */
   sae_step *step;
+
+  /* Appended (ABI 1 grows): the activation before this node, offered to its
+   * backward_write (sae_act_fuse), or NULL.  Set by the host just before the
+   * call, only for a type flagged SAE_TYPE_FUSED_ACT; NULL again after it.
+   * The plugin writes taken only. */
+  sae_act_fuse *act;
 } sae_node;
 
 #define SAE_TYPE_NONSMOOTH 0x1u /* kinks (relu, |x|, top-k): gradient check at 1e-6, not 1e-9 */
@@ -267,6 +295,10 @@ typedef struct sae_node {
  * sets nd->step (sae_step, above).  Needs a host that has the field (this
  * header's); an older host never offers it. */
 #define SAE_TYPE_FUSED_STEP 0x40u
+/* backward_write may run the backward of the activation before it when the
+ * host sets nd->act (sae_act_fuse, above).  Needs a host that has the field
+ * (this header's). */
+#define SAE_TYPE_FUSED_ACT 0x80u
 
 typedef struct sae_type {
   const char *name;     /* unique over all plugins: "dense", "kl", "topk" */
@@ -351,6 +383,14 @@ typedef struct sae_type {
                       const gsl_matrix_float *dy, gsl_matrix_float *dx, int write);
   int (*update_f32)(sae_node *nd, const gsl_matrix_float *x, const gsl_matrix_float *y,
                     double eta);
+
+  /* Appended (ABI 1 grows; NULL from a plugin of an older header), optional,
+   * activations: the backward as a kernel over n contiguous elements,
+   * dx[j] = dy[j] phi'(x_j) written from y[j] (write = 1) or added into
+   * dx[j] (0); y, dy and dx do not overlap.  The very arithmetic of
+   * backward and backward_write, element for element.  The host hands it to
+   * the loss after the activation (sae_act_fuse). */
+  void (*backward_span)(size_t n, const double *y, const double *dy, double *dx, int write);
 } sae_type;
 
 typedef struct sae_plugin {
